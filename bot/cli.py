@@ -1,0 +1,170 @@
+"""``socialmedia-check``: the thin entry point. Parses arguments, builds the app, runs one mode."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import __version__
+from bot.errors import BotError, ConfigError
+
+log = logging.getLogger("socialmedia-check")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except ConfigError as exc:
+        print(f"socialmedia-check: {exc}", file=sys.stderr)
+        return 2
+    except BotError as exc:
+        print(f"socialmedia-check: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="socialmedia-check",
+        description="A team-chat bot that walks a team through deciding what to do with social media.",
+        epilog="Configuration comes from environment variables; see the README.",
+    )
+    parser.add_argument("--version", action="version", version=f"socialmedia-check {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    console = sub.add_parser("console", help="a local team chat in the terminal (no chat server needed)")
+    console.add_argument("--channel", default="team", help="name of the local channel (default: team)")
+    console.add_argument("--user", default="you", help="who you are at the start (default: you)")
+    console.add_argument("--data-dir", type=Path, help="where the private Redis keeps its data")
+    console.set_defaults(run=_console)
+
+    validate = sub.add_parser("validate-dialogue", help="check a dialogue folder (flow.yaml + texts)")
+    validate.add_argument("path", type=Path, help="a dialogue folder, its flow.yaml, or a folder of dialogues")
+    validate.set_defaults(run=_validate)
+
+    serve = sub.add_parser("serve", help="HTTP server for Slack and Mattermost (PORT, default 3000)")
+    serve.set_defaults(run=_serve)
+
+    socket = sub.add_parser("socket", help="Slack Socket Mode (SLACK_APP_TOKEN), no public URL needed")
+    socket.set_defaults(run=_socket)
+
+    mm_setup = sub.add_parser("mattermost-setup", help="create or update the slash command in Mattermost")
+    mm_setup.add_argument("--team", required=True, help="the team's name (as in its URL)")
+    mm_setup.set_defaults(run=_mattermost_setup)
+    return parser
+
+
+def _settings(quiet: bool = False):  # type: ignore[no-untyped-def]
+    from bot.config import load_settings
+
+    settings = load_settings()
+    # The console shares the terminal with the chat: only warnings, unless asked for more.
+    level = "WARNING" if quiet and "SMC_LOG_LEVEL" not in os.environ else settings.log_level
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("transitions").setLevel(logging.WARNING)  # it logs every state change at INFO
+    return settings
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from bot.core.dialogue import load_dialogue
+
+    dialogue = load_dialogue(args.path)
+    print(
+        f"{dialogue.source}: ok — dialogue '{dialogue.id}' v{dialogue.version}, "
+        f"{len(dialogue.questions)} questions, languages: {', '.join(dialogue.languages)}"
+    )
+    return 0
+
+
+def _console(args: argparse.Namespace) -> int:
+    import platformdirs
+
+    from bot.adapters.console import ConsoleChat
+    from bot.app import build_service, build_store, load_app_dialogue
+    from bot.core.messages import ChannelKey
+    from bot.redis_server import RedisProcess
+
+    settings = _settings(quiet=True)
+    dialogue = load_app_dialogue(settings)
+    private: RedisProcess | None = None
+    url = settings.redis_url
+    if not url:
+        data_dir = args.data_dir or Path(platformdirs.user_data_dir("socialmedia-check")) / "redis"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        private = RedisProcess.start(data_dir, unix_socket=True, persistent=True, executable=settings.redis_server)
+        url = private.url
+    store = build_store(settings, url)
+    try:
+        service = build_service(settings, store, dialogue)
+        chat = ConsoleChat(service, ChannelKey("console", "local", args.channel), user=args.user)
+        chat.run()
+    finally:
+        store.close()
+        if private is not None:
+            private.stop()
+    return 0
+
+
+def _server_parts():  # type: ignore[no-untyped-def]
+    from bot.app import build_service, build_store, load_app_dialogue
+
+    settings = _settings()
+    if not settings.redis_url:
+        raise ConfigError("REDIS_URL is required for serve/socket (e.g. redis://localhost:6379/0)")
+    store = build_store(settings)
+    service = build_service(settings, store, load_app_dialogue(settings))
+    return settings, store, service
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from bot.web import create_web_app, serve_forever
+
+    settings, store, service = _server_parts()
+    routes = []
+    if settings.slack_enabled:
+        from bot.adapters.slack import build_slack_adapter
+
+        routes += build_slack_adapter(settings, service, store).routes()
+        log.info("Slack enabled: POST /slack/events")
+    if settings.mattermost_enabled:
+        from bot.adapters.mattermost import build_mattermost_adapter
+
+        routes += build_mattermost_adapter(settings, service, store).routes()
+        log.info("Mattermost enabled: POST /mattermost/command, /mattermost/actions")
+    if not routes:
+        log.warning("neither Slack (SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET) nor Mattermost "
+                    "(MATTERMOST_URL + MATTERMOST_BOT_TOKEN) is configured; serving health checks only")
+    serve_forever(create_web_app(routes, store.ping), settings.host, settings.port)
+    return 0
+
+
+def _socket(args: argparse.Namespace) -> int:
+    settings, store, service = _server_parts()
+    if not settings.slack_app_token or not settings.slack_bot_token:
+        raise ConfigError("socket mode needs SLACK_APP_TOKEN (xapp-…) and SLACK_BOT_TOKEN")
+    from bot.adapters.slack import build_slack_adapter
+
+    build_slack_adapter(settings, service, store).start_socket_mode()
+    return 0
+
+
+def _mattermost_setup(args: argparse.Namespace) -> int:
+    from bot.adapters.mattermost_setup import setup_command
+
+    settings = _settings()
+    print(setup_command(settings, args.team))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Coalesce live-tally updates so a burst of clicks costs a few message edits, not one per click.
+
+Per question message there is a window (default 1 s), held as a lock in Redis so it works across
+processes. The first answer in a quiet period becomes the *leader*: its card is delivered at once
+and a timer closes the window later. Answers that arrive while the window is open only mark the
+message dirty. When the window closes, the leader atomically either renews the window (if dirty)
+and re-renders the card from Redis, or releases it. Entering and leaving are atomic in Redis, so a
+dirty mark is never lost between the check and the release; the last delivery is always rendered
+after the last answer was written.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+from bot.core.messages import QuestionCard
+
+log = logging.getLogger(__name__)
+
+
+class CoalescingStore(Protocol):
+    def coalesce_enter(self, key: str, ttl_ms: int) -> bool: ...
+    def coalesce_exit(self, key: str, ttl_ms: int) -> bool: ...
+
+
+Render = Callable[[str, str], "QuestionCard | None"]
+Deliver = Callable[[QuestionCard], None]
+
+
+class TallyCoalescer:
+    def __init__(self, store: CoalescingStore, render: Render, deliver: Deliver, window: float = 1.0) -> None:
+        self._store = store
+        self._render = render
+        self._deliver = deliver
+        self._window = window
+        # The lock outlives the window so that a slow timer never lets a second leader in early;
+        # a crashed leader's lock still expires.
+        self._ttl_ms = int(window * 1000 * 5)
+        self._pending = 0
+        self._idle = threading.Condition()
+
+    def submit(self, card: QuestionCard) -> None:
+        """Deliver ``card`` now if no window is open for its message, else fold it into the next one."""
+        key = self._key(card.view.session_id, card.view.question_id)
+        if not self._store.coalesce_enter(key, self._ttl_ms):
+            return
+        self._safe_deliver(card)
+        self._arm(key, card.view.session_id, card.view.question_id)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until no window is open in this process (for tests and graceful shutdown)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    # --- internals ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _key(session_id: str, question_id: str) -> str:
+        return f"tally:{session_id}:{question_id}"
+
+    def _arm(self, key: str, session_id: str, question_id: str) -> None:
+        with self._idle:
+            self._pending += 1
+        timer = threading.Timer(self._window, self._close_window, args=(key, session_id, question_id))
+        timer.daemon = True
+        timer.start()
+
+    def _close_window(self, key: str, session_id: str, question_id: str) -> None:
+        try:
+            if self._store.coalesce_exit(key, self._ttl_ms):
+                card = self._render(session_id, question_id)
+                if card is not None:
+                    self._safe_deliver(card)
+                self._arm(key, session_id, question_id)
+        except Exception:  # a timer thread must never die silently with the window held
+            log.exception("tally update for %s failed", key)
+        finally:
+            with self._idle:
+                self._pending -= 1
+                self._idle.notify_all()
+
+    def _safe_deliver(self, card: QuestionCard) -> None:
+        try:
+            self._deliver(card)
+        except Exception:
+            log.exception("could not update the tally of question %s", card.view.question_id)

@@ -1,0 +1,142 @@
+"""The command grammar, the same on every platform:
+
+    /socialmedia-check                       start a check in this channel, or show the running one
+    /socialmedia-check start [nl|en] [--anonymous] [--quorum N]
+    /socialmedia-check answer <n>[,<n>...] | <text>
+    /socialmedia-check note <text>
+    /socialmedia-check status | next | back | skip | summary | cancel | help
+    /socialmedia-check decide go|pilot|not-now   (facilitator, at the decision)
+    /socialmedia-check restart [confirm]         (facilitator: abandon the running check, start anew)
+
+Dutch command words are accepted too (antwoord, notitie, volgende, terug, overslaan, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.messages import Event, EventKind
+
+_WORDS: dict[str, EventKind] = {
+    "start": EventKind.START,
+    "begin": EventKind.START,
+    "restart": EventKind.RESTART,
+    "herstart": EventKind.RESTART,
+    "answer": EventKind.ANSWER,
+    "antwoord": EventKind.ANSWER,
+    "note": EventKind.NOTE,
+    "notitie": EventKind.NOTE,
+    "status": EventKind.STATUS,
+    "next": EventKind.NEXT,
+    "volgende": EventKind.NEXT,
+    "back": EventKind.BACK,
+    "terug": EventKind.BACK,
+    "skip": EventKind.SKIP,
+    "overslaan": EventKind.SKIP,
+    "decide": EventKind.DECIDE,
+    "besluit": EventKind.DECIDE,
+    "summary": EventKind.SUMMARY,
+    "samenvatting": EventKind.SUMMARY,
+    "cancel": EventKind.CANCEL,
+    "annuleer": EventKind.CANCEL,
+    "help": EventKind.HELP,
+    "hulp": EventKind.HELP,
+}
+
+_DECISIONS = {
+    "go": "go",
+    "yes": "go",
+    "ja": "go",
+    "doen": "go",
+    "pilot": "pilot",
+    "proef": "pilot",
+    "not-now": "not_now",
+    "not_now": "not_now",
+    "notnow": "not_now",
+    "not now": "not_now",
+    "niet-nu": "not_now",
+    "niet nu": "not_now",
+    "nietnu": "not_now",
+}
+
+LANGUAGES = ("en", "nl")
+MAX_QUORUM = 500
+
+
+@dataclass(frozen=True)
+class CommandError:
+    """The text could not be understood. ``key`` names a UI text; ``detail`` fills it in."""
+
+    key: str
+    detail: str = ""
+
+
+def parse_command(text: str, user: str, user_name: str = "") -> Event | CommandError:
+    """Turn what followed the slash command into an :class:`Event` (or say what is wrong)."""
+    text = " ".join(text.replace("\u00a0", " ").split()) if "\n" not in text else text.strip()
+    if not text:
+        return Event(EventKind.SHOW, user=user, user_name=user_name)
+    word, _, rest = text.partition(" ")
+    kind = _WORDS.get(word.lower())
+    if kind is None:
+        return CommandError("unknown_command", word[:40])
+    rest = rest.strip()
+    base = Event(kind, user=user, user_name=user_name)
+    if kind is EventKind.START:
+        return _parse_start(rest, base)
+    if kind is EventKind.RESTART:
+        if rest and rest.lower() not in ("confirm", "bevestig"):
+            return CommandError("bad_arguments", "restart [confirm]")
+        return _replace(base, confirm=bool(rest))
+    if kind in (EventKind.ANSWER, EventKind.NOTE):
+        if not rest:
+            return CommandError("missing_text", kind.value)
+        return _replace(base, text=rest)
+    if kind is EventKind.DECIDE:
+        value = _DECISIONS.get(rest.lower())
+        if value is None:
+            return CommandError("bad_arguments", "decide go | pilot | not-now")
+        return _replace(base, value=value)
+    if rest and kind is not EventKind.HELP:
+        return CommandError("bad_arguments", kind.value)
+    return base
+
+
+def parse_choices(text: str) -> tuple[int, ...] | None:
+    """``"2"`` or ``"1, 3"`` or ``"1 3"`` -> option numbers; None when it is not a list of numbers."""
+    parts = [p for p in text.replace(",", " ").replace(";", " ").split() if p]
+    if not parts or not all(p.isdigit() and len(p) <= 3 for p in parts):
+        return None
+    return tuple(dict.fromkeys(int(p) for p in parts))
+
+
+def _parse_start(rest: str, base: Event) -> Event | CommandError:
+    language: str | None = None
+    anonymous = False
+    quorum: int | None = None
+    tokens = rest.split()
+    i = 0
+    while i < len(tokens):
+        token = tokens[i].lower()
+        if token in LANGUAGES:
+            language = token
+        elif token in ("--anonymous", "--anoniem", "anonymous", "anoniem"):
+            anonymous = True
+        elif token.startswith("--quorum"):
+            value = token.partition("=")[2]
+            if not value:
+                i += 1
+                value = tokens[i] if i < len(tokens) else ""
+            if not value.isdigit() or not 1 <= int(value) <= MAX_QUORUM:
+                return CommandError("bad_quorum", str(MAX_QUORUM))
+            quorum = int(value)
+        else:
+            return CommandError("bad_arguments", "start [nl|en] [--anonymous] [--quorum N]")
+        i += 1
+    return _replace(base, language=language, anonymous=anonymous, quorum=quorum)
+
+
+def _replace(event: Event, **changes: object) -> Event:
+    from dataclasses import replace
+
+    return replace(event, **changes)  # type: ignore[arg-type]

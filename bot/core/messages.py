@@ -1,0 +1,251 @@
+"""Platform-neutral values that cross the seam between adapters and the engine.
+
+Adapters translate platform payloads into an :class:`Event` and render the returned messages
+(:class:`Notice`, :class:`HeaderCard`, :class:`QuestionCard`, :class:`SummaryCard`) as Block Kit,
+Mattermost attachments or terminal text. Nothing here knows a platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+
+
+@dataclass(frozen=True)
+class ChannelKey:
+    """Where a check runs: one running check per key."""
+
+    platform: str  # "slack", "mattermost", "console"
+    team: str
+    channel: str
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.team}:{self.channel}"
+
+
+class EventKind(str, Enum):
+    SHOW = "show"  # bare command: start a check, or show the running one
+    START = "start"
+    RESTART = "restart"  # facilitator: abandon the running check and start anew (needs confirm)
+    ANSWER = "answer"
+    NOTE = "note"
+    STATUS = "status"
+    NEXT = "next"
+    BACK = "back"
+    SKIP = "skip"
+    DECIDE = "decide"  # facilitator: confirm the team's decision explicitly
+    SUMMARY = "summary"
+    CANCEL = "cancel"
+    HELP = "help"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing a user did, whatever the platform.
+
+    ``question_id``/``session_id`` are set when the event comes from a button or dialog that belongs
+    to a specific question of a specific check, so that stale buttons can be refused politely.
+    """
+
+    kind: EventKind
+    user: str  # the platform's stable user id
+    user_name: str = ""
+    text: str = ""  # free-text answer, note text, or the raw arguments
+    choices: tuple[int, ...] = ()  # 1-based option numbers
+    toggle: bool = False  # multi-choice button: add/remove one option instead of replacing
+    language: str | None = None
+    anonymous: bool = False
+    quorum: int | None = None
+    confirm: bool = False  # restart confirm
+    value: str = ""  # decide: go | pilot | not_now
+    question_id: str | None = None
+    session_id: str | None = None
+    via_button: bool = False  # button clicks need no "recorded" confirmation
+
+
+class Audience(str, Enum):
+    CHANNEL = "channel"  # visible to everyone in the channel itself
+    THREAD = "thread"  # in the check's thread (under the header)
+    EPHEMERAL = "ephemeral"  # only the user who acted
+
+
+class Tone(str, Enum):
+    INFO = "info"
+    SUCCESS = "success"
+    REFUSAL = "refusal"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button attached to a notice (for example: confirm a restart)."""
+
+    event: EventKind
+    label: str
+    style: str = "default"  # default | primary | danger
+    value: str = ""  # extra argument (e.g. "confirm")
+
+
+@dataclass(frozen=True)
+class Notice:
+    text: str
+    audience: Audience = Audience.EPHEMERAL
+    tone: Tone = Tone.INFO
+    actions: tuple[Action, ...] = ()
+    session_id: str | None = None
+
+
+@dataclass(frozen=True)
+class OptionView:
+    number: int  # 1-based, what users type
+    value: str
+    label: str
+    count: int = 0
+    voters: tuple[str, ...] = ()  # display names; always empty when anonymous
+    selected_by_all: bool = False
+
+
+@dataclass(frozen=True)
+class TextAnswerView:
+    author: str | None  # None when anonymous
+    text: str
+
+
+@dataclass(frozen=True)
+class Spread:
+    """How the answers to one question are distributed, and whether the team disagrees."""
+
+    respondents: int
+    average: float | None = None  # scale questions only
+    minimum: int | None = None
+    maximum: int | None = None
+    disagreement: bool = False
+    reason: str = ""  # human text in the session's language, empty when no disagreement
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    session_id: str
+    question_id: str
+    number: int  # position on the path so far, 1-based
+    total: int  # expected length of the path with the answers so far
+    phase: str  # phase title in the session's language
+    theme: str  # theme title
+    kind: str  # scale | single | multi | text | date
+    text: str
+    help: str
+    options: tuple[OptionView, ...]
+    respondents: tuple[str, ...]  # display names; empty when anonymous
+    respondent_count: int
+    text_answers: tuple[TextAnswerView, ...]
+    spread: Spread
+    notes_count: int
+    facilitator: str  # display name of the facilitator (never hidden: they steer)
+    is_decision: bool
+    closed: bool  # the check has moved on; buttons should be removed
+    skipped: bool
+    anonymous: bool
+    language: str
+    ui: Mapping[str, str]  # button labels and short phrases in the session's language
+
+
+class CardMode(str, Enum):
+    POST = "post"  # a new message (in the thread for questions, the channel for headers)
+    UPDATE = "update"  # update the message posted earlier for the same question/header
+
+
+@dataclass(frozen=True)
+class QuestionCard:
+    view: QuestionView
+    mode: CardMode
+
+
+@dataclass(frozen=True)
+class HeaderCard:
+    session_id: str
+    title: str
+    intro: str
+    facilitator: str
+    language: str
+    anonymous: bool
+    quorum: int | None
+    state: str  # running | finished | cancelled
+    status_line: str  # e.g. "Question 7 of 24 · 3 people answered so far"
+    mode: CardMode
+    ui: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ThemeResult:
+    theme_id: str
+    title: str
+    average: float | None  # 1..scale_max, None when the theme had no answered scale question
+    minimum: float | None
+    maximum: float | None
+    scale_max: int
+    questions: int
+    answered: int
+    disagreements: tuple[str, ...]  # question texts where the team disagrees
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    question_id: str
+    number: int
+    text: str
+    kind: str
+    theme: str
+    options: tuple[OptionView, ...]
+    text_answers: tuple[TextAnswerView, ...]
+    spread: Spread
+    unanswered: bool
+    skipped: bool
+
+
+@dataclass(frozen=True)
+class NoteView:
+    author: str | None  # None when anonymous
+    question: str
+    text: str
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    value: str | None  # go | pilot | not_now, None while undecided
+    label: str
+    confirmed: bool
+    reasons: tuple[str, ...]
+    owner: str
+    channels: tuple[str, ...]
+    domain: tuple[str, ...]
+    pilot_scope: str
+    reconsider: str
+    revisit: date | None
+    revisit_text: str  # formatted in the session's language
+
+
+@dataclass(frozen=True)
+class Summary:
+    session_id: str
+    title: str
+    language: str
+    final: bool
+    themes: tuple[ThemeResult, ...]
+    questions: tuple[QuestionResult, ...]
+    concerns: tuple[NoteView, ...]
+    decision: DecisionView
+    participants: tuple[str, ...]  # empty when anonymous
+    participant_count: int
+    anonymous: bool
+    ui: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SummaryCard:
+    summary: Summary
+    audience: Audience
+
+
+Message = Notice | HeaderCard | QuestionCard | SummaryCard

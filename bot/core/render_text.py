@@ -1,0 +1,121 @@
+"""Plain-text rendering of the neutral messages: the console shows these, and the chat adapters
+use them as fallback text. Light markdown only (``*bold*``); no platform syntax, no escaping:
+each adapter neutralises user text for its own platform."""
+
+from __future__ import annotations
+
+from bot.core.messages import HeaderCard, Notice, QuestionView, Summary
+
+BAR_WIDTH = 10
+
+
+def bar(value: float | None, maximum: int = 5, width: int = BAR_WIDTH) -> str:
+    """``███████░░░`` for value/maximum; an empty track when there is no value."""
+    if value is None:
+        return "░" * width
+    filled = max(0, min(width, round(value / maximum * width)))
+    return "█" * filled + "░" * (width - filled)
+
+
+def progress(view: QuestionView) -> str:
+    return view.ui["progress"].format(number=view.number, total=view.total)
+
+
+def question_text(view: QuestionView, numbered: bool = True) -> str:
+    ui = view.ui
+    state = ""
+    if view.skipped:
+        state = f" · {ui['skipped']}"
+    elif view.closed:
+        state = f" · {ui['closed']}"
+    lines = [f"{progress(view)} · {view.phase}{state}", f"*{view.text}*"]
+    if view.help and not view.closed:
+        lines.append(f"_{view.help}_")
+    for option in view.options:
+        count = f" — {option.count}" if option.count else ""
+        voters = f" ({', '.join(option.voters)})" if option.voters else ""
+        prefix = f"{option.number}. " if numbered else "• "
+        lines.append(f"  {prefix}{option.label}{count}{voters}")
+    for answer in view.text_answers:
+        author = f"{answer.author}: " if answer.author else ""
+        lines.append(f"  • {author}{answer.text}")
+    lines.append(tally_line(view))
+    return "\n".join(lines)
+
+
+def tally_line(view: QuestionView) -> str:
+    ui = view.ui
+    if view.respondent_count == 0:
+        line = ui["no_answers_yet"]
+    else:
+        line = ui["answers_count"].format(n=view.respondent_count)
+        if view.respondents:
+            line += f" ({', '.join(view.respondents)})"
+        if view.spread.average is not None:
+            line += f" · ⌀ {view.spread.average:.1f}"
+    if view.spread.disagreement:
+        line += f" · ⚠ {ui['disagreement']}: {view.spread.reason}"
+    if view.notes_count:
+        line += f" · ✎ {view.notes_count}"
+    return line
+
+
+def header_text(card: HeaderCard) -> str:
+    lines = [f"*{card.title}*", card.intro, card.status_line]
+    if card.anonymous:
+        lines.append(card.ui["anonymous_note"])
+    if card.quorum:
+        lines.append(card.ui["quorum_note"].format(quorum=card.quorum))
+    return "\n".join(lines)
+
+
+def notice_text(notice: Notice) -> str:
+    return notice.text
+
+
+def summary_text(summary: Summary) -> str:
+    ui = summary.ui
+    title = ui["summary_title"] if summary.final else ui["summary_so_far"]
+    lines = [f"*{summary.title} — {title}*", "", f"*{ui['themes_header']}*"]
+    for theme in summary.themes:
+        if theme.average is None:
+            lines.append(f"{bar(None)}  {theme.title}: {ui['not_answered']}")
+        else:
+            spread = ""
+            if theme.minimum is not None and theme.maximum is not None and theme.maximum > theme.minimum:
+                spread = f" ({theme.minimum:.1f}–{theme.maximum:.1f})"
+            lines.append(f"{bar(theme.average, theme.scale_max)}  {theme.title}: {theme.average:.1f}/{theme.scale_max}{spread}")
+        for flagged in theme.disagreements:
+            lines.append(f"    ⚠ {ui['disagreement']}: {flagged}")
+    unanswered = [q for q in summary.questions if q.unanswered]
+    if unanswered:
+        numbers = ", ".join(str(q.number) for q in unanswered)
+        lines.append(f"{ui['not_answered']}: {numbers}")
+    d = summary.decision
+    pending = "" if d.confirmed or d.value is None else f" ({ui['undecided']})"
+    lines += ["", f"*{ui['decision']}:* {d.label}{pending}"]
+    if d.reasons:
+        lines.append(f"*{ui['reasons']}:* " + " / ".join(d.reasons))
+    if d.pilot_scope:
+        lines.append(f"*{ui['pilot_scope']}:* {d.pilot_scope}")
+    if d.value != "not_now":
+        lines.append(f"*{ui['owner']}:* {d.owner or ui['not_set']}")
+        if d.channels:
+            lines.append(f"*{ui['channels']}:* {', '.join(d.channels)}")
+        if d.domain:
+            lines.append(f"*{ui['domain']}:* {', '.join(d.domain)}")
+    if d.reconsider:
+        lines.append(f"*{ui['reconsider']}:* {d.reconsider}")
+    lines.append(f"*{ui['revisit']}:* {d.revisit_text}")
+    lines += ["", f"*{ui['concerns']}:*"]
+    if summary.concerns:
+        for note in summary.concerns:
+            author = f"{note.author}: " if note.author else ""
+            lines.append(f"  • {author}{note.text}  ({note.question})")
+    else:
+        lines.append(f"  {ui['no_concerns']}")
+    if summary.anonymous or not summary.participants:
+        lines.append(f"*{ui['participants']}:* " + ui["participants_count"].format(n=summary.participant_count))
+    else:
+        lines.append(f"*{ui['participants']}:* {', '.join(summary.participants)}")
+    return "\n".join(lines)

@@ -1,0 +1,232 @@
+"""The check service: load -> engine -> atomic write -> messages. The one place that orders I/O.
+
+Adapters call :meth:`CheckService.handle_command` (slash-command text) or :meth:`CheckService.handle`
+(buttons, dialogs) and render the returned messages. The engine stays pure; the store does every
+write atomically in Redis, so several bot processes can serve the same channel.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Protocol
+
+from bot.core import engine
+from bot.core.commands import CommandError, parse_command
+from bot.core.dialogue import Dialogue
+from bot.core.engine import SYSTEM_USER, Context, Plan, Write
+from bot.core.flow import Flow
+from bot.core.messages import Audience, CardMode, ChannelKey, Event, EventKind, Message, Notice, QuestionCard, Tone
+from bot.core.session import FINISHED, Answer, Note, SessionMeta, SessionRecord
+from bot.core.views import question_card
+
+log = logging.getLogger(__name__)
+
+META_CACHE_SIZE = 2048
+
+
+class WriteResultLike(Protocol):
+    status: str
+    record: SessionRecord | None
+
+
+class SessionStore(Protocol):
+    """What the service needs of the store (bot.store.Store implements it)."""
+
+    def create(self, record: SessionRecord) -> WriteResultLike: ...
+    def replace_running(self, record: SessionRecord, old_session_id: str) -> WriteResultLike: ...
+    def load(self, session_id: str) -> SessionRecord | None: ...
+    def load_running(self, channel: str) -> SessionRecord | None: ...
+    def record_answer(
+        self, session_id: str, question_id: str, user: str, answer: Answer, name: str | None = None,
+        toggle: int | None = None,
+    ) -> WriteResultLike: ...
+    def add_note(self, session_id: str, note: Note, name: str | None = None) -> WriteResultLike: ...
+    def save_meta(self, record: SessionRecord, expected_version: int) -> WriteResultLike: ...
+    def history(self, channel: str, limit: int = 20) -> list[SessionRecord]: ...
+
+
+class CheckService:
+    def __init__(
+        self,
+        dialogue: Dialogue,
+        store: SessionStore,
+        *,
+        admins: frozenset[str] = frozenset(),
+        default_language: str = "en",
+        max_text: int = 1000,
+        session_ttl_days: int = 30,
+        clock: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
+    ) -> None:
+        self.dialogue = dialogue
+        self.flow = Flow(dialogue)  # one machine per dialogue definition, shared by every request
+        self._store = store
+        self._admins = admins
+        self._default_language = default_language
+        self._max_text = max_text
+        self._ttl_days = session_ttl_days
+        self._clock = clock
+        # Immutable facts of a session (language, anonymity, salt, channel) let a button answer be
+        # validated and recorded in one round trip. They never change, so caching them is safe
+        # across replicas; a miss just costs one read.
+        self._metas: OrderedDict[str, SessionMeta] = OrderedDict()
+
+    # --- entry points ---------------------------------------------------------------------
+
+    def ui(self, language: str | None) -> Mapping[str, str]:
+        return self._context(None).lens(language).ui
+
+    def handle_command(self, channel: ChannelKey, text: str, user: str, user_name: str = "") -> list[Message]:
+        parsed = parse_command(text, user, user_name)
+        if isinstance(parsed, CommandError):
+            return [self._command_error(channel, parsed)]
+        return self.handle(channel, parsed)
+
+    def handle(self, channel: ChannelKey, event: Event) -> list[Message]:
+        ctx = self._context(channel)
+        if event.kind is EventKind.ANSWER and event.session_id and event.question_id:
+            meta = self._metas.get(event.session_id)
+            if meta is not None and meta.channel == str(channel):
+                return self._fast_answer(ctx, meta, event)
+        record = self._store.load_running(str(channel))
+        if record is None:
+            record = self._last_relevant(channel, event)
+        if record is not None:
+            self._remember(record.meta)
+        return self._execute(ctx, record, event, engine.plan(ctx, record, event))
+
+    def question_card(self, session_id: str, question_id: str) -> QuestionCard | None:
+        """A fresh card for a question (coalesced tally updates render from Redis)."""
+        record = self._store.load(session_id)
+        if record is None or question_id not in record.meta.path + [record.meta.state]:
+            return None
+        lens = self._context(None).lens(record.meta.language)
+        return question_card(lens, record, question_id, CardMode.UPDATE)
+
+    def current(self, channel: ChannelKey) -> QuestionCard | None:
+        """The open question of the channel's running check, as a card to post (None if none runs)."""
+        record = self._store.load_running(str(channel))
+        if record is None:
+            return None
+        self._remember(record.meta)
+        lens = self._context(channel).lens(record.meta.language)
+        return question_card(lens, record, record.meta.state, CardMode.POST)
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _context(self, channel: ChannelKey | None) -> Context:
+        return Context(
+            dialogue=self.dialogue,
+            flow=self.flow,
+            now=self._clock(),
+            channel=str(channel) if channel else "",
+            admins=self._admins,
+            default_language=self._default_language,
+            max_text=self._max_text,
+            session_ttl_days=self._ttl_days,
+        )
+
+    def _remember(self, meta: SessionMeta) -> None:
+        self._metas[meta.id] = meta
+        self._metas.move_to_end(meta.id)
+        while len(self._metas) > META_CACHE_SIZE:
+            self._metas.popitem(last=False)
+
+    def _last_relevant(self, channel: ChannelKey, event: Event) -> SessionRecord | None:
+        """No check runs: the check a button belongs to, or the last finished one for a summary."""
+        if event.session_id:
+            record = self._store.load(event.session_id)
+            return record if record is not None and record.meta.channel == str(channel) else None
+        if event.kind is EventKind.SUMMARY:
+            last = self._store.history(str(channel), limit=1)
+            return last[0] if last else None
+        return None
+
+    def _command_error(self, channel: ChannelKey, error: CommandError) -> Notice:
+        running = self._store.load_running(str(channel))
+        lens = self._context(channel).lens(running.meta.language if running else None)
+        return Notice(lens.t(error.key, detail=error.detail), Audience.EPHEMERAL, Tone.REFUSAL)
+
+    def _fast_answer(self, ctx: Context, meta: SessionMeta, event: Event) -> list[Message]:
+        lens = ctx.lens(meta.language)
+        assert event.question_id is not None
+        return self._execute(ctx, None, event, engine.prepare_answer(ctx, lens, meta, event, event.question_id),
+                             session_id=meta.id, language=meta.language)
+
+    def _execute(
+        self,
+        ctx: Context,
+        record: SessionRecord | None,
+        event: Event,
+        plan: Plan,
+        *,
+        session_id: str | None = None,
+        language: str | None = None,
+    ) -> list[Message]:
+        lens = ctx.lens(language or (record.meta.language if record else event.language))
+        if plan.write is Write.NONE:
+            return plan.messages
+        if plan.write is Write.CREATE:
+            assert plan.record is not None
+            result = self._store.create(plan.record)
+            if result.status != "ok":  # another process started one a moment ago: show that one
+                return engine.plan(ctx, result.record, event).messages
+            self._remember(plan.record.meta)
+            return plan.messages
+        if plan.write is Write.REPLACE:
+            assert plan.record is not None and plan.replaces is not None
+            result = self._store.replace_running(plan.record, plan.replaces)
+            if result.status != "ok":
+                return [self._moved_notice(lens, result.record)]
+            self._remember(plan.record.meta)
+            return plan.messages
+        if plan.write is Write.ANSWER:
+            assert plan.answer is not None
+            sid = session_id or (record.id if record else "")
+            result = self._store.record_answer(sid, plan.question_id, plan.user, plan.answer, plan.name, plan.toggle)
+            if result.status != "ok" or result.record is None:
+                return [self._write_refusal(lens, result, event)]
+            messages, advance = engine.after_answer(ctx, result.record, event, plan)
+            if advance:
+                messages += self._auto_advance(ctx, result.record, plan.question_id)
+            return messages
+        if plan.write is Write.NOTE:
+            assert plan.note is not None and record is not None
+            result = self._store.add_note(record.id, plan.note, plan.name)
+            if result.status != "ok" or result.record is None:
+                return [self._write_refusal(lens, result, event)]
+            return engine.after_note(ctx, result.record, plan)
+        # Write.META: a facilitator move, applied only if nobody moved the check since we read it
+        assert plan.record is not None
+        result = self._store.save_meta(plan.record, plan.expected_version)
+        if result.status != "ok":
+            return [self._moved_notice(lens, result.record)]
+        return plan.messages
+
+    def _auto_advance(self, ctx: Context, record: SessionRecord, question_id: str) -> list[Message]:
+        system = Event(EventKind.NEXT, user=SYSTEM_USER, question_id=question_id, session_id=record.id)
+        plan = engine.plan(ctx, record, system)
+        if plan.write is not Write.META or plan.record is None:
+            return []
+        result = self._store.save_meta(plan.record, plan.expected_version)
+        return plan.messages if result.status == "ok" else []  # someone else moved it on: fine
+
+    def _write_refusal(self, lens: engine.Lens, result: WriteResultLike, event: Event) -> Notice:
+        """The store refused a write because the check moved on or ended since it was read."""
+        record = result.record
+        if event.question_id and (result.status == "stale" or (record and record.meta.status != FINISHED)):
+            key = "stale_button"  # a button of a question or check that is no longer open
+        elif result.status == "stale":
+            return self._moved_notice(lens, record)
+        elif result.status == "closed":
+            key = "check_closed" if record is None or record.meta.status == FINISHED else "no_check"
+        else:
+            key = "no_check"
+        return Notice(lens.t(key), Audience.EPHEMERAL, Tone.REFUSAL)
+
+    def _moved_notice(self, lens: engine.Lens, current: SessionRecord | None) -> Notice:
+        if current is None or current.meta.status != "running":
+            return Notice(lens.t("check_closed"), Audience.EPHEMERAL, Tone.REFUSAL)
+        return Notice(lens.t("moved_concurrently", number=len(current.meta.path)), Audience.EPHEMERAL, Tone.REFUSAL)

@@ -1,0 +1,1 @@
+"""The assessment as data; shipped inside the package as ``bot.dialogues``."""

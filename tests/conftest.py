@@ -1,0 +1,89 @@
+"""Shared fixtures: one real redis-server for the whole test session (never a mock)."""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from bot.core.session import RUNNING, SessionMeta, SessionRecord
+from bot.errors import StoreError
+from bot.redis_server import RedisProcess, find_redis_server
+from bot.store import Store
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def make_record(
+    channel: str = "console:local:room",
+    sid: str | None = None,
+    state: str = "q1",
+    anonymous: bool = False,
+) -> SessionRecord:
+    """A fresh running session at question ``state``."""
+    now = time.time()
+    meta = SessionMeta(
+        id=sid or uuid.uuid4().hex,
+        channel=channel,
+        dialogue="socialmedia-check",
+        language="en",
+        facilitator="U0",
+        facilitator_name="Facilitator",
+        anonymous=anonymous,
+        salt=uuid.uuid4().hex if anonymous else "",
+        state=state,
+        path=[state],
+        status=RUNNING,
+        created_at=now,
+        updated_at=now,
+    )
+    return SessionRecord(meta=meta)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProcess]:
+    try:
+        find_redis_server()
+    except StoreError as exc:
+        pytest.fail(f"the tests need a real redis-server: {exc}", pytrace=False)
+    data_dir: Path = tmp_path_factory.mktemp("redis")
+    server = RedisProcess.start(data_dir, port=free_port(), unix_socket=False, persistent=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: RedisProcess) -> str:
+    return redis_server.url
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client.flushall()
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def store(redis_client: redis.Redis) -> Store:
+    return Store(redis_client, prefix="test", session_ttl=3600)
+
+
+@pytest.fixture
+def record_factory() -> Callable[..., SessionRecord]:
+    return make_record
