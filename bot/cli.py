@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -69,7 +68,7 @@ def _settings(quiet: bool = False):  # type: ignore[no-untyped-def]
 
     settings = load_settings()
     # The console shares the terminal with the chat: only warnings, unless asked for more.
-    level = "WARNING" if quiet and "SMC_LOG_LEVEL" not in os.environ else settings.log_level
+    level = settings.log_level or ("WARNING" if quiet else "INFO")
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("transitions").setLevel(logging.WARNING)  # it logs every state change at INFO
     return settings

@@ -42,13 +42,17 @@ class TallyCoalescer:
         self._pending = 0
         self._idle = threading.Condition()
 
-    def submit(self, card: QuestionCard) -> None:
-        """Deliver ``card`` now if no window is open for its message, else fold it into the next one."""
-        key = self._key(card.view.session_id, card.view.question_id)
+    def submit(self, session_id: str, question_id: str, card: QuestionCard | None = None) -> None:
+        """Update the question's message now if no window is open for it, else fold this change into
+        the window's closing update. ``card`` saves a render when the caller has a fresh one."""
+        key = self._key(session_id, question_id)
         if not self._store.coalesce_enter(key, self._ttl_ms):
             return
-        self._safe_deliver(card)
-        self._arm(key, card.view.session_id, card.view.question_id)
+        if card is None:
+            card = self._render(session_id, question_id)
+        if card is not None:
+            self._safe_deliver(card)
+        self._arm(key, session_id, question_id)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until no window is open in this process (for tests and graceful shutdown)."""

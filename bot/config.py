@@ -30,7 +30,8 @@ class Settings(BaseSettings):
     redis_server: str | None = Field(None, alias="SMC_REDIS_SERVER")
     secret: str | None = Field(None, alias="SMC_SECRET", min_length=16)
     public_url: str | None = Field(None, alias="SMC_PUBLIC_URL")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="SMC_LOG_LEVEL")
+    # None: INFO for the servers, WARNING for the console (it shares the terminal with the chat)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = Field(None, alias="SMC_LOG_LEVEL")
     # --- HTTP server ------------------------------------------------------------------------
     port: int = Field(3000, alias="PORT", ge=1, le=65535)
     host: str = Field("0.0.0.0", alias="HOST")
@@ -43,6 +44,7 @@ class Settings(BaseSettings):
     mattermost_url: str | None = Field(None, alias="MATTERMOST_URL")
     mattermost_bot_token: str | None = Field(None, alias="MATTERMOST_BOT_TOKEN")
     mattermost_command_token: str | None = Field(None, alias="MATTERMOST_COMMAND_TOKEN")
+    mattermost_setup_token: str | None = Field(None, alias="MATTERMOST_SETUP_TOKEN")
 
     @field_validator("session_ttl")
     @classmethod

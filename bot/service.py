@@ -186,18 +186,19 @@ class CheckService:
             assert plan.answer is not None
             sid = session_id or (record.id if record else "")
             result = self._store.record_answer(sid, plan.question_id, plan.user, plan.answer, plan.name, plan.toggle)
-            if result.status != "ok" or result.record is None:
+            if result.status != "ok":
                 return [self._write_refusal(lens, result, event)]
-            messages, advance = engine.after_answer(ctx, result.record, event, plan)
+            meta = record.meta if record is not None else self._metas[sid]
+            messages, advance = engine.after_answer(ctx, meta, event, plan, result.count)
             if advance:
-                messages += self._auto_advance(ctx, result.record, plan.question_id)
+                messages += self._auto_advance(ctx, sid, plan.question_id)
             return messages
         if plan.write is Write.NOTE:
             assert plan.note is not None and record is not None
             result = self._store.add_note(record.id, plan.note, plan.name)
-            if result.status != "ok" or result.record is None:
+            if result.status != "ok":
                 return [self._write_refusal(lens, result, event)]
-            return engine.after_note(ctx, result.record, plan)
+            return engine.after_note(ctx, record, plan)
         # Write.META: a facilitator move, applied only if nobody moved the check since we read it
         assert plan.record is not None
         result = self._store.save_meta(plan.record, plan.expected_version)
@@ -205,7 +206,11 @@ class CheckService:
             return [self._moved_notice(lens, result.record)]
         return plan.messages
 
-    def _auto_advance(self, ctx: Context, record: SessionRecord, question_id: str) -> list[Message]:
+    def _auto_advance(self, ctx: Context, session_id: str, question_id: str) -> list[Message]:
+        """The quorum is reached: move on as the system (once, even if several answers reach it)."""
+        record = self._store.load(session_id)
+        if record is None:
+            return []
         system = Event(EventKind.NEXT, user=SYSTEM_USER, question_id=question_id, session_id=record.id)
         plan = engine.plan(ctx, record, system)
         if plan.write is not Write.META or plan.record is None:

@@ -17,7 +17,6 @@ in the script, so this layout is meant for a single Redis server, not a cluster.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -32,13 +31,12 @@ from redis.retry import Retry
 from bot.core.session import (
     CANCELLED,
     FINISHED,
-    NAME_PREFIX,
     NOTE_PREFIX,
     RUNNING,
     Answer,
     Note,
     SessionRecord,
-    answer_field,
+    clean_name,
 )
 from bot.errors import StoreError
 
@@ -48,7 +46,10 @@ Status = Literal["ok", "stale", "closed", "missing", "conflict"]
 @dataclass(frozen=True)
 class WriteResult:
     status: Status
-    record: SessionRecord | None  # the session as it is now (after the write when ok); None when missing
+    # The session as it is now. Not returned for a recorded answer or note (kept to one small
+    # reply on the hot path); None when missing.
+    record: SessionRecord | None
+    count: int = 0  # record_answer: respondents to the question now; add_note: the note's number
 
     @property
     def ok(self) -> bool:
@@ -127,51 +128,85 @@ return redis.call('HGETALL', key)
 """
 )
 
-# KEYS: session.  ARGV: question, answer field, answer JSON, name field ('' = none), name, ttl,
-#                       toggle choice ('' = none), "at" as JSON
+# Finds (or adds) the user in the session's users table ``u``; leaves ``idx`` (0-based).
+# Plain string operations, no cjson: this runs on every answer (see bot.core.session for the format).
+# KEYS[1] session.  ARGV[2] user key, ARGV[3] display name ('' when anonymous).
+_USER_INDEX = """
+local users = redis.call('HGET', KEYS[1], 'u') or ''
+local at = string.find(users, '\\n' .. ARGV[2] .. '\\t', 1, true)
+local idx
+if at then
+  local _, before = string.gsub(string.sub(users, 1, at), '\\n', '')
+  idx = before - 1
+else
+  local _, count = string.gsub(users, '\\n', '')
+  idx = count
+  redis.call('HSET', KEYS[1], 'u', users .. '\\n' .. ARGV[2] .. '\\t' .. ARGV[3])
+end
+"""
+
+# KEYS: session.  ARGV: question, user key, name, answer value (JSON), toggle choice ('' = none), ttl
+# Returns {'ok', respondents} — not the session: the tally is rendered when it is delivered.
 _RECORD_ANSWER = _lua(
     """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local state = redis.call('HMGET', KEYS[1], 'status', 'cur')
 if state[1] ~= '$RUNNING' then return {'closed', redis.call('HGETALL', KEYS[1])} end
 if state[2] ~= ARGV[1] then return {'stale', redis.call('HGETALL', KEYS[1])} end
-local value = ARGV[3]
-if ARGV[7] ~= '' then
-  local n = tonumber(ARGV[7])
-  local choices, present = {}, false
-  local old = redis.call('HGET', KEYS[1], ARGV[2])
-  if old then
-    local decoded, data = pcall(cjson.decode, old)
-    if decoded and type(data) == 'table' and type(data.c) == 'table' then
-      for _, c in ipairs(data.c) do
-        if c == n then present = true else table.insert(choices, c) end
-      end
+"""
+    + _USER_INDEX
+    + """
+local field = 'a|' .. ARGV[1]
+local stored = redis.call('HGET', KEYS[1], field) or ''
+local tag = '\\n' .. idx .. '\\t'
+local old = nil
+local first = string.find(stored, tag, 1, true)
+if first then  -- cut out the user's previous answer
+  local following = string.find(stored, '\\n', first + 1, true)
+  old = string.sub(stored, first + #tag, following and following - 1 or #stored)
+  stored = string.sub(stored, 1, first - 1) .. (following and string.sub(stored, following) or '')
+end
+local value = ARGV[4]
+if ARGV[5] ~= '' then
+  local n, present, choices = tonumber(ARGV[5]), false, {}
+  if old and string.sub(old, 1, 1) == '[' then
+    for c in string.gmatch(old, '%d+') do
+      c = tonumber(c)
+      if c == n then present = true else table.insert(choices, c) end
     end
   end
   if not present then table.insert(choices, n) end
   table.sort(choices)
-  -- built by hand (not cjson.encode) so it matches Answer.encode exactly, [] included
-  value = '{"at":' .. ARGV[8] .. ',"c":[' .. table.concat(choices, ',') .. ']}'
+  value = #choices > 0 and ('[' .. table.concat(choices, ',') .. ']') or ''
 end
-redis.call('HSET', KEYS[1], ARGV[2], value)
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], ARGV[4], ARGV[5]) end
+-- the most recent answer goes last; toggling off the last choice withdraws the answer
+if value ~= '' then stored = stored .. tag .. value end
+if stored ~= '' then
+  redis.call('HSET', KEYS[1], field, stored)
+else
+  redis.call('HDEL', KEYS[1], field)
+end
 redis.call('EXPIRE', KEYS[1], ARGV[6])
-return {'ok', redis.call('HGETALL', KEYS[1])}
+local _, count = string.gsub(stored, '\\n', '')
+return {'ok', count}
 """
 )
 
-# KEYS: session.  ARGV: note JSON, name field ('' = none), name, ttl
+# KEYS: session.  ARGV: note JSON object without "u", user key, name, ttl
 _ADD_NOTE = _lua(
     """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 if redis.call('HGET', KEYS[1], 'status') ~= '$RUNNING' then
   return {'closed', redis.call('HGETALL', KEYS[1])}
 end
+"""
+    + _USER_INDEX
+    + """
 local seq = redis.call('HINCRBY', KEYS[1], 'nseq', 1)
-redis.call('HSET', KEYS[1], string.format('$NOTE%06d', seq), ARGV[1])
-if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], ARGV[2], ARGV[3]) end
+local note = string.sub(ARGV[1], 1, -2) .. ',"u":' .. idx .. '}'
+redis.call('HSET', KEYS[1], string.format('$NOTE%06d', seq), note)
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-return {'ok', redis.call('HGETALL', KEYS[1])}
+return {'ok', seq}
 """
 )
 
@@ -328,6 +363,15 @@ class Store:
 
     # --- sessions ---------------------------------------------------------------------------
 
+    def preload_scripts(self) -> None:
+        """Load every script once at start-up, so the first answer is one round trip too.
+        (After a Redis restart redis-py reloads a missing script by itself: NOSCRIPT, then EVAL.)"""
+        scripts = (self._create, self._replace, self._load_running, self._answer, self._note, self._save_meta,
+                   self._history, self._set_ref, self._enter, self._exit)
+        with _translated("script load"):
+            for script in scripts:
+                script.sha = self._r.script_load(script.script)
+
     def ping(self) -> bool:
         try:
             return bool(self._r.ping())
@@ -388,24 +432,16 @@ class Store:
         with _translated("record_answer"):
             reply = self._answer(
                 keys=[self._session_key(session_id)],
-                args=[
-                    question_id,
-                    answer_field(question_id, user),
-                    answer.encode(),
-                    NAME_PREFIX + user if name else "",
-                    name or "",
-                    self._ttl,
-                    "" if toggle is None else int(toggle),
-                    json.dumps(round(answer.at, 3)),
-                ],
+                args=[question_id, user, clean_name(name), answer.value_json(), "" if toggle is None else int(toggle),
+                      self._ttl],
             )
         return _write_result(reply, session_id)
 
     def add_note(self, session_id: str, note: Note, name: str | None = None) -> WriteResult:
+        """Add ``note`` (by ``note.user``, a user key) to a running check; ``count`` is its number."""
         with _translated("add_note"):
             reply = self._note(
-                keys=[self._session_key(session_id)],
-                args=[note.encode(), NAME_PREFIX + note.user if name else "", name or "", self._ttl],
+                keys=[self._session_key(session_id)], args=[note.encode(), note.user, clean_name(name), self._ttl]
             )
         return _write_result(reply, session_id)
 
@@ -487,6 +523,8 @@ def _write_result(reply: list[Any], session_id: str) -> WriteResult:
     status: Status = reply[0]
     if status == "missing":
         return WriteResult("missing", None)
+    if isinstance(reply[1], int):
+        return WriteResult(status, None, reply[1])
     return WriteResult(status, _record(reply[1], session_id))
 
 

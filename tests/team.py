@@ -15,7 +15,9 @@ from bot.core.messages import (
     Message,
     Notice,
     QuestionCard,
+    QuestionView,
     SummaryCard,
+    TallyChanged,
 )
 from bot.core.render_text import header_text, question_text, summary_text
 from bot.service import CheckService
@@ -53,6 +55,14 @@ class Team:
         messages = self.service.handle(self.channel, event)
         self.log += messages
         return messages
+
+    def tally(self, messages: Iterable[Message]) -> QuestionView:
+        """The question card as the adapter would render it after a TallyChanged."""
+        changed = [m for m in messages if isinstance(m, TallyChanged)]
+        assert changed, "expected a tally change in: " + render(messages)
+        card = self.service.question_card(changed[-1].session_id, changed[-1].question_id)
+        assert card is not None
+        return card.view
 
     def current(self) -> QuestionCard:
         card = self.service.current(self.channel)

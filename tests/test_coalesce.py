@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
-
 from bot.coalesce import TallyCoalescer
 from bot.core.dialogue import load_dialogue
-from bot.core.messages import EventKind, QuestionCard
+from bot.core.messages import EventKind, QuestionCard, TallyChanged
 from bot.service import CheckService
 from bot.store import Store
 from tests.team import FIXED_NOW, Team
@@ -34,8 +32,8 @@ def test_a_burst_of_30_answers_causes_at_most_3_deliveries_and_the_last_is_final
         event_fields = dict(kind=EventKind.ANSWER, choices=(1 + i % 3,), session_id=view.session_id,
                             question_id=view.question_id)
         for message in team.click(f"user{i}", **event_fields):
-            if isinstance(message, QuestionCard):
-                coalescer.submit(message)
+            if isinstance(message, TallyChanged):
+                coalescer.submit(message.session_id, message.question_id)
 
     threads = [threading.Thread(target=click, args=(i,)) for i in range(30)]
     for t in threads:
@@ -58,8 +56,8 @@ def test_a_failing_delivery_does_not_keep_the_window_open(store: Store) -> None:
         raise RuntimeError("platform down")
 
     coalescer = TallyCoalescer(store, team.service.question_card, deliver, window=0.05)
-    coalescer.submit(replace(card))
+    coalescer.submit(card.view.session_id, card.view.question_id, card)
     assert coalescer.wait_idle(timeout=5)
-    coalescer.submit(replace(card))  # a new window opens: the failed one was released
+    coalescer.submit(card.view.session_id, card.view.question_id)  # a new window: the failed one was released
     assert coalescer.wait_idle(timeout=5)
     assert len(calls) == 2

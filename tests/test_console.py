@@ -20,7 +20,9 @@ from bot.store import Store
 DIALOGUE = load_dialogue()
 BY_TEXT = {DIALOGUE.text("en", qid).text: qid for qid in DIALOGUE.questions}
 USERS = ("anna", "bram", "carla")
-CLI = shutil.which("socialmedia-check")
+# The command installed beside this Python (a venv's bin/), else the one on PATH.
+_beside = Path(sys.executable).parent / "socialmedia-check"
+CLI = str(_beside) if _beside.exists() else shutil.which("socialmedia-check")
 
 
 def spawn(data_dir: Path, cwd: Path) -> pexpect.spawn:

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.core.dialogue import load_dialogue
-from bot.core.messages import ChannelKey, Event, EventKind, Message, Notice, QuestionCard, Tone
+from bot.core.messages import ChannelKey, Event, EventKind, Message, Notice, TallyChanged, Tone
 from bot.core.session import user_key
 from bot.service import CheckService
 from bot.store import Store
@@ -37,7 +37,7 @@ steps = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=steps)
 def test_random_event_sequences(store: Store, steps: list) -> None:
     clock = [datetime(2026, 11, 28, 9, 0, tzinfo=UTC)]
@@ -62,7 +62,7 @@ def test_random_event_sequences(store: Store, steps: list) -> None:
                           session_id=running.id, question_id=running.meta.state, via_button=True)
             messages = service.handle(channel, event)
         _check_messages(messages)
-        accepted = [m for m in messages if isinstance(m, QuestionCard) and m.mode.value == "update"]
+        accepted = [m for m in messages if isinstance(m, TallyChanged)]
         refused = [m for m in messages if isinstance(m, Notice) and m.tone is Tone.REFUSAL]
         is_answer = step[0] == "click" or step[1].startswith("answer ")
         if is_answer and accepted and not refused and running is not None:

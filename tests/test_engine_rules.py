@@ -53,7 +53,7 @@ def test_anyone_answers_last_answer_counts_and_notes_keep_their_author(team: Tea
     team.say("anna", "start")
     team.say("bram", "answer 1")
     reply = team.say("bram", "answer 3")
-    view = next(m.view for m in reply if isinstance(m, QuestionCard))
+    view = team.tally(reply)
     assert view.respondent_count == 1 and [o.count for o in view.options] == [0, 0, 1]
     team.say("carla", "note we lack time")
     summary = summary_of(team.say("carla", "summary")).summary
@@ -184,7 +184,7 @@ def test_button_answers_and_multi_choice_toggles(team: Team) -> None:
     team.click("bram", choices=(4,), toggle=True, **base)
     reply = team.click("bram", choices=(2,), toggle=True, **base)
     assert not notices(reply), "button clicks need no confirmation message"
-    card = next(m.view for m in reply if isinstance(m, QuestionCard))
+    card = team.tally(reply)
     assert [o.number for o in card.options if o.count] == [4]
 
 

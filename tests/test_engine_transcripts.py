@@ -117,10 +117,10 @@ def test_disagreement_is_flagged_by_the_documented_rule(team: Team) -> None:
     team.say("anna", "start")
     team.say("anna", "answer 3")
     reply = team.say("bram", "answer 2")
-    view = next(m.view for m in reply if isinstance(m, QuestionCard))
+    view = team.tally(reply)
     assert not view.spread.disagreement, "one step apart is not a disagreement"
     reply = team.say("carla", "answer 1")
-    view = next(m.view for m in reply if isinstance(m, QuestionCard))
+    view = team.tally(reply)
     assert view.spread.disagreement and "2" in view.spread.reason
     closing = team.say("anna", "next")
     report = [n.text for n in notices(closing) if n.audience is Audience.THREAD]

@@ -24,6 +24,7 @@ from bot.core.messages import (
     Notice,
     QuestionCard,
     SummaryCard,
+    TallyChanged,
 )
 from bot.core.render_text import header_text, question_text, summary_text, tally_line
 from bot.errors import BotError
@@ -116,6 +117,10 @@ class ConsoleChat:
                     self._print("\n" + question_text(message.view))
                 elif not message.view.closed:
                     self._print("  " + tally_line(message.view))
+            elif isinstance(message, TallyChanged):
+                card = self.service.question_card(message.session_id, message.question_id)
+                if card is not None:
+                    self._print("  " + tally_line(card.view))
             elif isinstance(message, SummaryCard):
                 self._print("\n" + summary_text(message.summary) + "\n")
 

@@ -27,6 +27,7 @@ from bot.core.messages import (
     Message,
     Notice,
     SummaryCard,
+    TallyChanged,
     Tone,
 )
 from bot.core.session import (
@@ -257,22 +258,16 @@ def _answer(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Pl
     return prepare_answer(ctx, lens, record.meta, event, question_id)
 
 
-def after_answer(ctx: Context, record: SessionRecord, event: Event, done: Plan) -> tuple[list[Message], bool]:
+def after_answer(ctx: Context, meta: SessionMeta, event: Event, done: Plan, respondents: int) -> tuple[list[Message], bool]:
     """Messages once the store recorded an answer; and whether the quorum now moves the check on."""
-    lens = ctx.lens(record.meta.language)
-    question_id = done.question_id
-    messages: list[Message] = [question_card(lens, record, question_id, CardMode.UPDATE)]
+    lens = ctx.lens(meta.language)
+    messages: list[Message] = [TallyChanged(meta.id, done.question_id)]
     if not event.via_button:
-        answer = record.answers_to(question_id).get(done.user, done.answer)
-        messages.append(
-            Notice(lens.t("recorded", number=len(record.meta.path), answer=describe_answer(lens, question_id, answer)),
-                   Audience.EPHEMERAL, Tone.SUCCESS)
-        )
-    question = ctx.dialogue.question(question_id)
-    quorum = record.meta.quorum
-    advance = bool(
-        quorum and not question.is_decision and len(record.answers_to(question_id)) >= quorum
-    )
+        number = len(meta.path) if meta.state == done.question_id else ""
+        answer = describe_answer(lens, done.question_id, done.answer)
+        messages.append(Notice(lens.t("recorded", number=number, answer=answer), Audience.EPHEMERAL, Tone.SUCCESS))
+    question = ctx.dialogue.question(done.question_id)
+    advance = bool(meta.quorum and not question.is_decision and respondents >= meta.quorum)
     return messages, advance
 
 
@@ -314,7 +309,7 @@ def after_note(ctx: Context, record: SessionRecord, done: Plan) -> list[Message]
     number = record.meta.path.index(done.question_id) + 1
     return [
         Notice(lens.t("note_added", number=number), Audience.EPHEMERAL, Tone.SUCCESS),
-        question_card(lens, record, done.question_id, CardMode.UPDATE),
+        TallyChanged(record.id, done.question_id),
     ]
 
 

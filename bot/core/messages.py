@@ -163,6 +163,17 @@ class QuestionCard:
 
 
 @dataclass(frozen=True)
+class TallyChanged:
+    """The answers or notes of a question changed: refresh its message (coalesced).
+
+    Cheap on purpose: a burst of clicks produces many of these, and the adapter renders the card
+    (``CheckService.question_card``) only when it actually updates the message."""
+
+    session_id: str
+    question_id: str
+
+
+@dataclass(frozen=True)
 class HeaderCard:
     session_id: str
     title: str
@@ -248,4 +259,4 @@ class SummaryCard:
     audience: Audience
 
 
-Message = Notice | HeaderCard | QuestionCard | SummaryCard
+Message = Notice | HeaderCard | QuestionCard | TallyChanged | SummaryCard

@@ -1,14 +1,19 @@
 """The session record: what Redis keeps for one check, and its (de)serialisation.
 
-A session is one Redis hash. Fields:
+A session is one Redis hash, kept compact (a finished check of ten people fits in a few KB):
 
-``meta``            JSON of :class:`SessionMeta` (schema-versioned), without the version counter
-``ver``             integer version, bumped by every facilitator move (optimistic concurrency)
-``cur``             the current step (question id, or ``end``) — read by the answer script
-``status``          running | finished | cancelled — read by the answer script
-``a|<q>|<user>``    JSON answer of one user to one question (last one counts)
-``n|<seq>``         JSON note; ``nseq`` is its counter
-``p|<user>``        display name of a participant (never written when anonymous)
+``meta``      JSON of :class:`SessionMeta` (schema-versioned), without the version counter
+``ver``       integer version, bumped by every facilitator move (optimistic concurrency)
+``cur``       the current step (question id, or ``end``) — read by the answer script
+``status``    running | finished | cancelled — read by the answer script
+``u``         users in order of arrival, one ``\\n<user key>\\t<display name>`` each (the name is
+              empty in an anonymous check); answers and notes refer to users by their index here
+``a|<q>``     answers to question ``q``, one ``\\n<user index>\\t<JSON value>`` each, the most
+              recent last; a value is a list of option numbers or a string
+``n|<seq>``   JSON note ``{"q", "u" (user index), "t", "at"}``; ``nseq`` is its counter
+
+``u`` and ``a|<q>`` are lines rather than JSON because the answer script edits them on every click
+with plain string operations (cjson would cost more than the rest of the round trip).
 
 The machine itself is never stored: behaviour is rebuilt from the dialogue definition.
 """
@@ -30,7 +35,7 @@ CANCELLED = "cancelled"
 
 ANSWER_PREFIX = "a|"
 NOTE_PREFIX = "n|"
-NAME_PREFIX = "p|"
+USERS_FIELD = "u"
 SEP = "|"
 
 
@@ -38,40 +43,33 @@ SEP = "|"
 class Answer:
     choices: tuple[int, ...] = ()
     text: str | None = None
-    at: float = 0.0
+    at: float = 0.0  # order: a higher value was given later (position in the stored list)
 
-    def encode(self) -> str:
-        data: dict[str, Any] = {"at": round(self.at, 3)}
-        if self.text is not None:
-            data["t"] = self.text
-        else:
-            data["c"] = list(self.choices)
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    def value_json(self) -> str:
+        """The stored form: a list of option numbers, or a string."""
+        value: object = self.text if self.text is not None else list(self.choices)
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
-    def decode(cls, raw: str) -> Answer:
-        data = json.loads(raw)
-        return cls(choices=tuple(int(c) for c in data.get("c", ())), text=data.get("t"), at=float(data.get("at", 0)))
+    def from_value(cls, value: object, at: float) -> Answer:
+        if isinstance(value, str):
+            return cls(text=value, at=at)
+        return cls(choices=tuple(int(c) for c in value or ()), at=at)  # type: ignore[union-attr]
 
 
 @dataclass
 class Note:
     question: str
-    user: str
+    user: str  # user key
     text: str
     at: float
 
-    def encode(self) -> str:
-        return json.dumps(
-            {"q": self.question, "u": self.user, "t": self.text, "at": round(self.at, 3)},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
-
-    @classmethod
-    def decode(cls, raw: str) -> Note:
-        data = json.loads(raw)
-        return cls(question=data["q"], user=data["u"], text=data["t"], at=float(data["at"]))
+    def encode(self, user_index: int | None = None) -> str:
+        """JSON without the user: the store fills in ``u``, the index of the user in ``u``."""
+        data: dict[str, Any] = {"q": self.question, "t": self.text, "at": round(self.at, 3)}
+        if user_index is not None:
+            data["u"] = user_index
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass
@@ -115,6 +113,7 @@ class SessionRecord:
     answers: dict[str, dict[str, Answer]] = field(default_factory=dict)  # question -> user key -> answer
     notes: list[Note] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # user key -> display name
+    users: list[str] = field(default_factory=list)  # user keys in order of arrival
 
     @property
     def id(self) -> str:
@@ -124,17 +123,13 @@ class SessionRecord:
         return self.answers.get(question_id, {})
 
     def participants(self) -> list[str]:
-        """User keys of everyone who answered or wrote a note, in order of first appearance."""
-        seen: dict[str, float] = {}
-        for per_user in self.answers.values():
-            for user, ans in per_user.items():
-                seen[user] = min(seen.get(user, ans.at), ans.at)
-        for note in self.notes:
-            seen[note.user] = min(seen.get(note.user, note.at), note.at)
-        return sorted(seen, key=lambda u: (seen[u], u))
+        """User keys of everyone who answered or wrote a note, in order of arrival."""
+        active = {u for per_user in self.answers.values() for u in per_user} | {n.user for n in self.notes}
+        ordered = [u for u in self.users if u in active]
+        return ordered + sorted(active - set(ordered))
 
     def display_name(self, user: str) -> str:
-        return self.names.get(user, user)
+        return self.names.get(user) or user
 
     # --- Redis hash fields ----------------------------------------------------------------
 
@@ -145,28 +140,40 @@ class SessionRecord:
     def to_fields(self) -> dict[str, str]:
         fields = self.meta_fields()
         fields["ver"] = str(self.version)
+        users = list(self.users)
+        for per_user in self.answers.values():
+            users += [u for u in per_user if u not in users]
+        users += [n.user for n in self.notes if n.user not in users]
+        index = {u: i for i, u in enumerate(users)}
+        if users:
+            fields[USERS_FIELD] = "".join(f"\n{u}\t{clean_name(self.names.get(u))}" for u in users)
         for question, per_user in self.answers.items():
-            for user, ans in per_user.items():
-                fields[answer_field(question, user)] = ans.encode()
+            ordered = sorted(per_user.items(), key=lambda kv: (kv[1].at, kv[0]))
+            fields[answer_field(question)] = "".join(f"\n{index[u]}\t{a.value_json()}" for u, a in ordered)
         for seq, note in enumerate(self.notes, start=1):
-            fields[note_field(seq)] = note.encode()
+            fields[note_field(seq)] = note.encode(index[note.user])
         fields["nseq"] = str(len(self.notes))
-        for user, name in self.names.items():
-            fields[NAME_PREFIX + user] = name
         return fields
 
     @classmethod
     def from_fields(cls, fields: dict[str, str]) -> SessionRecord:
         record = cls(meta=SessionMeta.decode(fields["meta"]), version=int(fields.get("ver", 0)))
+        table = [line.split("\t", 1) for line in _lines(fields.get(USERS_FIELD))]
+        record.users = [entry[0] for entry in table]
+        record.names = {entry[0]: entry[1] for entry in table if len(entry) > 1 and entry[1]}
         notes: list[tuple[int, Note]] = []
         for key, raw in fields.items():
             if key.startswith(ANSWER_PREFIX):
-                _, question, user = key.split(SEP, 2)
-                record.answers.setdefault(question, {})[user] = Answer.decode(raw)
+                question = key[len(ANSWER_PREFIX):]
+                per_user = record.answers.setdefault(question, {})
+                for position, line in enumerate(_lines(raw)):
+                    index, _, value = line.partition("\t")
+                    per_user[record.users[int(index)]] = Answer.from_value(json.loads(value), float(position))
             elif key.startswith(NOTE_PREFIX):
-                notes.append((int(key[len(NOTE_PREFIX):]), Note.decode(raw)))
-            elif key.startswith(NAME_PREFIX):
-                record.names[key[len(NAME_PREFIX):]] = raw
+                data = json.loads(raw)
+                note = Note(question=data["q"], user=record.users[int(data["u"])], text=data["t"],
+                            at=float(data["at"]))
+                notes.append((int(key[len(NOTE_PREFIX):]), note))
         record.notes = [note for _, note in sorted(notes, key=lambda item: item[0])]
         # Redis keeps the current state in both ``meta`` and ``cur``; ``cur``/``status`` win.
         record.meta.state = fields.get("cur", record.meta.state)
@@ -174,8 +181,18 @@ class SessionRecord:
         return record
 
 
-def answer_field(question_id: str, user: str) -> str:
-    return f"{ANSWER_PREFIX}{question_id}{SEP}{user}"
+def _lines(raw: str | None) -> list[str]:
+    """The entries of a line-oriented field (each entry starts with a newline)."""
+    return raw.split("\n")[1:] if raw else []
+
+
+def clean_name(name: str | None) -> str:
+    """A display name safe for the ``u`` field: one line, no tabs, bounded."""
+    return " ".join((name or "").split())[:80]
+
+
+def answer_field(question_id: str) -> str:
+    return f"{ANSWER_PREFIX}{question_id}"
 
 
 def note_field(seq: int) -> str:

@@ -1,0 +1,713 @@
+"""Neutral messages -> Mattermost post bodies (``message`` + ``props.attachments`` with actions).
+
+Pure: no SDK, no I/O. The adapter (:mod:`bot.adapters.mattermost`) sends what this module builds.
+
+Three things matter on Mattermost and are handled here:
+
+* **Mentions.** Every string that reaches Mattermost goes through :func:`neutralise`: a zero-width
+  joiner after each ``@`` (so ``@channel``, ``@all``, ``@here`` and ``@user`` never notify) and after
+  ``<`` in ``<!`` (Mattermost expands Slack-style ``<!channel>`` in attachments), control characters
+  dropped, and a length cap. Bot texts go through it too: defence in depth costs nothing.
+* **Unforgeable buttons.** Anyone who can post to the API can craft a post whose buttons point at our
+  URL. Every action ``context`` and dialog ``state`` therefore carries an HMAC-SHA256 over its
+  canonical fields (:class:`ContextSigner`); the adapter refuses what does not verify.
+* **Limits.** Action ids must be alphanumeric (the server routes ``/posts/{id}/actions/{action_id}``
+  with ``[A-Za-z0-9]+``), dialog labels are short, a post holds at most 16383 characters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core.messages import (
+    Action,
+    Audience,
+    ChannelKey,
+    HeaderCard,
+    Notice,
+    OptionView,
+    QuestionView,
+    Spread,
+    Summary,
+    Tone,
+)
+
+ZWJ = "\u200d"
+MAX_POST = 16000  # Mattermost's limit is 16383 runes; keep a margin for the attachment wrapper
+MAX_ATTACHMENT_TEXT = 7000
+MAX_BUTTON = 60
+MAX_DIALOG_LABEL = 24  # display_name of a dialog element
+MAX_DIALOG_TITLE = 24
+MAX_TEXT_ANSWERS_SHOWN = 25
+
+COLOURS = {
+    "open": "#1c58d9",
+    "disagreement": "#e0a100",
+    "closed": "#8b8b8b",
+    "finished": "#2e8540",
+    "cancelled": "#8b8b8b",
+    Tone.INFO: "#1c58d9",
+    Tone.SUCCESS: "#2e8540",
+    Tone.REFUSAL: "#e0a100",
+    Tone.ERROR: "#d24b4e",
+}
+BUTTON_STYLES = {"default": "default", "primary": "primary", "danger": "danger"}
+
+# Short phrases the engine's UI catalogue may not carry; the catalogue wins when it has the key.
+_FALLBACK_UI: dict[str, dict[str, str]] = {
+    "en": {
+        "next": "Next",
+        "back": "Back",
+        "skip": "Skip",
+        "add_note": "Add a note",
+        "answer_button": "Answer…",
+        "note_title": "Add a note",
+        "note_label": "Note",
+        "answer_title": "Your answer",
+        "answer_label": "Answer",
+        "submit": "Submit",
+        "answered_by": "Answered by",
+        "no_answers_yet": "No answers yet.",
+        "answers_count": "{n} answered",
+        "disagreement": "Disagreement",
+        "progress": "Question {number} of {total}",
+        "closed": "Closed",
+        "skipped": "Skipped",
+        "facilitator": "Facilitator",
+        "summary_title": "Summary",
+        "decision": "Decision",
+        "owner": "Owner",
+        "revisit": "Revisit",
+        "channels": "Channels",
+        "domain": "Domain",
+        "concerns": "Concerns",
+        "participants": "Participants",
+        "chart_alt": "Chart of the average per theme",
+        "stale_button": "That button belongs to an earlier question or check; nothing was recorded.",
+        "error_generic": "Something went wrong on our side; nothing was lost. Please try again.",
+        "too_long": "That text is too long (at most {max} characters).",
+        "multi_hint": "Pick every option that applies; click again to remove one.",
+        "summary_so_far": "Summary so far",
+        "themes_header": "Where we stand per theme",
+        "not_answered": "not answered",
+        "undecided": "not decided yet",
+        "reasons": "Reasons",
+        "pilot_scope": "Pilot scope",
+        "reconsider": "Look sooner if",
+        "not_set": "not set",
+        "no_concerns": "No open concerns were noted.",
+        "participants_count": "{n} participants",
+        "anonymous_note": "Anonymous check: no message links a person to an answer.",
+        "quorum_note": "Moves on by itself once {quorum} people have answered.",
+        "date_hint": "A date such as 2027-06-01, or a span such as “in 18 months”.",
+        "forged": "This button could not be verified, so nothing was recorded.",
+        "empty_text": "Please write something first.",
+    },
+    "nl": {
+        "next": "Volgende",
+        "back": "Terug",
+        "skip": "Overslaan",
+        "add_note": "Notitie toevoegen",
+        "answer_button": "Antwoorden…",
+        "note_title": "Notitie toevoegen",
+        "note_label": "Notitie",
+        "answer_title": "Jouw antwoord",
+        "answer_label": "Antwoord",
+        "submit": "Versturen",
+        "answered_by": "Beantwoord door",
+        "no_answers_yet": "Nog geen antwoorden.",
+        "answers_count": "{n} beantwoord",
+        "disagreement": "Verschil van mening",
+        "progress": "Vraag {number} van {total}",
+        "closed": "Gesloten",
+        "skipped": "Overgeslagen",
+        "facilitator": "Gespreksleider",
+        "summary_title": "Samenvatting",
+        "decision": "Besluit",
+        "owner": "Eigenaar",
+        "revisit": "Opnieuw bekijken",
+        "channels": "Kanalen",
+        "domain": "Domein",
+        "concerns": "Zorgen",
+        "participants": "Deelnemers",
+        "chart_alt": "Grafiek van het gemiddelde per thema",
+        "stale_button": "Die knop hoort bij een eerdere vraag of check; er is niets vastgelegd.",
+        "error_generic": "Er ging bij ons iets mis; er is niets verloren. Probeer het opnieuw.",
+        "too_long": "Die tekst is te lang (hoogstens {max} tekens).",
+        "multi_hint": "Kies alles wat van toepassing is; klik nog eens om een keuze weg te halen.",
+        "summary_so_far": "Samenvatting tot nu toe",
+        "themes_header": "Waar we staan per thema",
+        "not_answered": "niet beantwoord",
+        "undecided": "nog niet besloten",
+        "reasons": "Redenen",
+        "pilot_scope": "Omvang van de proef",
+        "reconsider": "Eerder kijken als",
+        "not_set": "niet ingevuld",
+        "no_concerns": "Er zijn geen open zorgen genoteerd.",
+        "participants_count": "{n} deelnemers",
+        "anonymous_note": "Anonieme check: geen bericht koppelt een persoon aan een antwoord.",
+        "quorum_note": "Gaat vanzelf verder zodra {quorum} mensen hebben geantwoord.",
+        "date_hint": "Een datum zoals 2027-06-01, of een termijn zoals “over 18 maanden”.",
+        "forged": "Deze knop kon niet worden gecontroleerd; er is niets vastgelegd.",
+        "empty_text": "Schrijf eerst iets.",
+    },
+}
+
+
+def t(ui: Mapping[str, str] | None, language: str | None, key: str, **values: object) -> str:
+    """A UI phrase: the engine's catalogue first, then this module's fallback, then the key itself."""
+    text = (ui or {}).get(key) or _FALLBACK_UI.get(language or "en", _FALLBACK_UI["en"]).get(key)
+    if text is None:
+        text = _FALLBACK_UI["en"].get(key, key)
+    if values:
+        try:
+            return text.format(**values)
+        except (KeyError, IndexError, ValueError):
+            return text
+    return text
+
+
+# --------------------------------------------------------------------------------------------
+# Neutralising user text
+# --------------------------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def neutralise(text: str | None, limit: int | None = None) -> str:
+    """Make ``text`` safe to echo: no mentions, no Slack-style announcements, bounded length."""
+    if not text:
+        return ""
+    text = _CONTROL.sub("", str(text))
+    text = unicodedata.normalize("NFC", text)
+    # Drop joiners a user typed next to '@' so the result is canonical, then add ours.
+    text = text.replace("@" + ZWJ, "@").replace("@", "@" + ZWJ)
+    text = text.replace("<" + ZWJ + "!", "<!").replace("<!", "<" + ZWJ + "!")
+    if limit is not None and len(text) > limit:
+        text = text[: max(limit - 1, 0)].rstrip() + "…"
+    return text
+
+
+def one_line(text: str | None, limit: int) -> str:
+    return neutralise(" ".join((text or "").split()), limit)
+
+
+# --------------------------------------------------------------------------------------------
+# Signed contexts
+# --------------------------------------------------------------------------------------------
+
+CONTEXT_FIELDS = ("a", "s", "q", "o", "c", "t", "e", "v", "n", "u", "un")
+"""a: action · s: session id · q: question id · o: option number · c: channel id · t: team id ·
+e: event kind (notice buttons) · v: extra value · n: nonce, u: user id, un: user name (dialogs:
+a submission carries no user name, and only the user who opened the dialog may submit it)."""
+
+
+class ContextSigner:
+    """HMAC-SHA256 over the canonical fields of an action context or dialog state.
+
+    The key is derived from SMC_SECRET with a fixed label, so a signature made here is useless
+    anywhere else the same secret is used.
+    """
+
+    VERSION = "1"
+
+    def __init__(self, secret: str) -> None:
+        if not secret:
+            raise ValueError("a non-empty secret is required")
+        self._key = hmac.new(secret.encode(), b"smc/mattermost/action-context/v1", hashlib.sha256).digest()
+
+    def _mac(self, fields: Mapping[str, str]) -> str:
+        canonical = json.dumps(
+            [self.VERSION, [[name, fields.get(name, "")] for name in CONTEXT_FIELDS]],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        return hmac.new(self._key, canonical.encode(), hashlib.sha256).hexdigest()
+
+    def sign(self, **fields: object) -> dict[str, str]:
+        unknown = set(fields) - set(CONTEXT_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown context fields: {sorted(unknown)}")
+        context = {name: str(value) for name, value in fields.items() if value is not None and value != ""}
+        context["sig"] = self._mac(context)
+        return context
+
+    def verify(self, context: object) -> dict[str, str] | None:
+        """The signed fields when ``context`` is authentic, else None. Extra keys are ignored."""
+        if not isinstance(context, Mapping):
+            return None
+        sig = context.get("sig")
+        if not isinstance(sig, str):
+            return None
+        fields: dict[str, str] = {}
+        for name in CONTEXT_FIELDS:
+            value = context.get(name)
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                return None
+            fields[name] = value
+        if not hmac.compare_digest(sig.encode(), self._mac(fields).encode()):
+            return None
+        return fields
+
+    def sign_state(self, **fields: object) -> str:
+        """A dialog ``state`` string (Mattermost echoes it back on submission)."""
+        return json.dumps(self.sign(**fields), separators=(",", ":"))
+
+    def verify_state(self, state: object) -> dict[str, str] | None:
+        if not isinstance(state, str) or len(state) > 2000:
+            return None
+        try:
+            data = json.loads(state)
+        except ValueError:
+            return None
+        return self.verify(data)
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(8)
+
+
+# --------------------------------------------------------------------------------------------
+# Building blocks
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where buttons point and which channel they are bound to."""
+
+    channel: ChannelKey
+    action_url: str  # SMC_PUBLIC_URL + /mattermost/actions
+    signer: ContextSigner
+
+
+def _button(
+    target: Target, action_id: str, label: str, style: str = "default", **context: object
+) -> dict[str, Any]:
+    if not action_id.isalnum():
+        raise ValueError(f"Mattermost action ids must be alphanumeric: {action_id!r}")
+    return {
+        "id": action_id,
+        "type": "button",
+        "name": one_line(label, MAX_BUTTON),
+        "style": BUTTON_STYLES.get(style, "default"),
+        "integration": {
+            "url": target.action_url,
+            "context": target.signer.sign(c=target.channel.channel, t=target.channel.team, **context),
+        },
+    }
+
+
+def bar(fraction: float, width: int = 10) -> str:
+    fraction = min(max(fraction, 0.0), 1.0)
+    full = round(fraction * width)
+    return "█" * full + "░" * (width - full)
+
+
+def _fmt_number(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+
+
+def _option_line(option: OptionView, respondents: int, anonymous: bool) -> str:
+    share = option.count / respondents if respondents else 0.0
+    line = f"`{bar(share)}` **{option.count}** · {option.number}. {one_line(option.label, 200)}"
+    if option.voters and not anonymous:
+        names = ", ".join(one_line(name, 60) for name in option.voters[:20])
+        more = f" +{len(option.voters) - 20}" if len(option.voters) > 20 else ""
+        line += f" — _{names}{more}_"
+    return line
+
+
+def _disagreement_line(view_ui: Mapping[str, str], language: str, spread: Spread) -> str:
+    reason = f": {neutralise(spread.reason, 300)}" if spread.reason else ""
+    return f"⚠️ **{t(view_ui, language, 'disagreement')}**{reason}"
+
+
+# --------------------------------------------------------------------------------------------
+# Question post
+# --------------------------------------------------------------------------------------------
+
+
+def question_text(view: QuestionView) -> str:
+    """The attachment body: help, live tally, respondents, disagreement marker."""
+    ui, lang = view.ui, view.language
+    parts: list[str] = []
+    if view.help:
+        parts.append(f"_{neutralise(view.help, 1500)}_")
+    if view.kind == "multi" and not view.closed:
+        parts.append(t(ui, lang, "multi_hint"))
+    if view.kind == "date" and not view.closed:
+        parts.append(t(ui, lang, "date_hint"))
+    if view.options:
+        parts.append("\n".join(_option_line(o, view.respondent_count, view.anonymous) for o in view.options))
+    if view.text_answers:
+        shown = view.text_answers[-MAX_TEXT_ANSWERS_SHOWN:]
+        lines = []
+        for answer in shown:
+            who = f"**{one_line(answer.author, 60)}**: " if answer.author and not view.anonymous else ""
+            lines.append(f"> {who}{one_line(answer.text, 500)}")
+        if len(view.text_answers) > len(shown):
+            lines.insert(0, f"> … (+{len(view.text_answers) - len(shown)})")
+        parts.append("\n".join(lines))
+    if view.respondent_count:
+        count = t(ui, lang, "answers_count", n=view.respondent_count)
+        if view.spread.average is not None:
+            count += f" · Ø {_fmt_number(view.spread.average)}"
+        if view.respondents and not view.anonymous:
+            names = ", ".join(one_line(name, 60) for name in view.respondents[:30])
+            count += f" — {t(ui, lang, 'answered_by')}: {names}"
+        parts.append(count)
+    else:
+        parts.append(t(ui, lang, "no_answers_yet"))
+    if view.notes_count:
+        parts.append(f"📝 {view.notes_count}")
+    if view.spread.disagreement:
+        parts.append(_disagreement_line(ui, lang, view.spread))
+    if view.skipped:
+        parts.append(f"⏭ {t(ui, lang, 'skipped')}")
+    elif view.closed:
+        parts.append(f"🔒 {t(ui, lang, 'closed')}")
+    return neutralise("\n\n".join(parts), MAX_ATTACHMENT_TEXT)
+
+
+def question_fallback(view: QuestionView) -> str:
+    """Plain text for notifications and clients that cannot show attachments."""
+    head = t(view.ui, view.language, "progress", number=view.number, total=view.total)
+    lines = [f"{head}: {view.text}"]
+    for option in view.options:
+        lines.append(f"{option.number}. {option.label} ({option.count})")
+    return neutralise("\n".join(lines), 3000)
+
+
+def question_post(view: QuestionView, target: Target) -> dict[str, Any]:
+    """``{"message", "props": {"attachments": [...]}}`` for a question card (new or updated)."""
+    ui, lang = view.ui, view.language
+    progress = t(ui, lang, "progress", number=view.number, total=view.total)
+    where = " · ".join(one_line(x, 80) for x in (view.phase, view.theme) if x)
+    message = f"**{progress}**" + (f" · {where}" if where else "")
+    colour = (
+        COLOURS["closed"]
+        if view.closed
+        else COLOURS["disagreement"]
+        if view.spread.disagreement
+        else COLOURS["open"]
+    )
+    main: dict[str, Any] = {
+        "fallback": question_fallback(view),
+        "color": colour,
+        "title": one_line(view.text, 1000),
+        "text": question_text(view),
+    }
+    attachments = [main]
+    if not view.closed:
+        common = {"s": view.session_id, "q": view.question_id}
+        actions: list[dict[str, Any]] = []
+        if view.kind in ("scale", "single", "multi"):
+            action = "toggle" if view.kind == "multi" else "answer"
+            for option in view.options:
+                actions.append(
+                    _button(
+                        target,
+                        f"opt{option.number}",
+                        f"{option.number}. {option.label}",
+                        a=action,
+                        o=option.number,
+                        **common,
+                    )
+                )
+        else:
+            actions.append(
+                _button(target, "answer", t(ui, lang, "answer_button"), "primary", a="dlganswer", **common)
+            )
+        actions.append(_button(target, "note", t(ui, lang, "add_note"), a="dlgnote", **common))
+        main["actions"] = actions
+        facilitator = one_line(view.facilitator, 80)
+        attachments.append(
+            {
+                "fallback": f"{t(ui, lang, 'facilitator')}: {facilitator}",
+                "color": "#cccccc",
+                "text": f"{t(ui, lang, 'facilitator')}: **{facilitator}**",
+                "actions": [
+                    _button(target, "back", t(ui, lang, "back"), a="back", **common),
+                    _button(target, "skip", t(ui, lang, "skip"), a="skip", **common),
+                    _button(target, "next", t(ui, lang, "next"), "primary", a="next", **common),
+                ],
+            }
+        )
+    return {"message": neutralise(message, 500), "props": {"attachments": attachments}}
+
+
+# --------------------------------------------------------------------------------------------
+# Header, notices, summary
+# --------------------------------------------------------------------------------------------
+
+
+def header_post(card: HeaderCard) -> dict[str, Any]:
+    ui, lang = card.ui, card.language
+    colour = COLOURS.get(card.state, COLOURS["open"])
+    text = [neutralise(card.intro, 3000)]
+    if card.anonymous:
+        text.append(f"_{t(ui, lang, 'anonymous_note')}_")
+    if card.quorum:
+        text.append(f"_{t(ui, lang, 'quorum_note', quorum=card.quorum)}_")
+    attachment: dict[str, Any] = {
+        "fallback": neutralise(f"{card.title} — {card.status_line}", 1000),
+        "color": colour,
+        "title": one_line(card.title, 200),
+        "text": neutralise("\n\n".join(text), 4000),
+        "fields": [
+            {"short": True, "title": t(ui, lang, "facilitator"), "value": one_line(card.facilitator, 80)}
+        ],
+        "footer": one_line(card.status_line, 300),
+    }
+    message = f"### {one_line(card.title, 200)}"
+    return {"message": message, "props": {"attachments": [attachment]}}
+
+
+def notice_attachments(notice: Notice, target: Target, language: str | None = None) -> list[dict[str, Any]]:
+    """Buttons of a notice (e.g. "restart confirm"), as one attachment; empty when it has none."""
+    if not notice.actions:
+        return []
+    actions = [
+        _notice_button(target, i, action, notice.session_id) for i, action in enumerate(notice.actions)
+    ]
+    return [
+        {
+            "fallback": neutralise(notice.text, 500),
+            "color": COLOURS.get(notice.tone, COLOURS[Tone.INFO]),
+            "actions": actions,
+        }
+    ]
+
+
+def _notice_button(target: Target, index: int, action: Action, session_id: str | None) -> dict[str, Any]:
+    return _button(
+        target,
+        f"ev{index}",
+        action.label,
+        action.style,
+        a="event",
+        e=action.event.value,
+        v=action.value,
+        s=session_id or "",
+    )
+
+
+def notice_post(notice: Notice, target: Target) -> dict[str, Any]:
+    post: dict[str, Any] = {"message": neutralise(notice.text, MAX_POST)}
+    attachments = notice_attachments(notice, target)
+    if attachments:
+        post["props"] = {"attachments": attachments}
+    return post
+
+
+def summary_markdown(summary: Summary) -> str:
+    """The summary as Mattermost markdown: themes with text bars and flags, every answer, the decision."""
+    ui, lang = summary.ui, summary.language
+    lines: list[str] = [f"**{t(ui, lang, 'themes_header')}**"]
+    for theme in summary.themes:
+        title = one_line(theme.title, 80)
+        if theme.average is None:
+            lines.append(f"`{bar(0.0)}` {title}: {t(ui, lang, 'not_answered')}")
+        else:
+            share = theme.average / theme.scale_max if theme.scale_max else 0.0
+            spread = ""
+            if theme.minimum is not None and theme.maximum is not None and theme.maximum > theme.minimum:
+                spread = f" ({_fmt_number(theme.minimum)}–{_fmt_number(theme.maximum)})"
+            lines.append(
+                f"`{bar(share)}` **{title}**: {_fmt_number(theme.average)}/{theme.scale_max}{spread}"
+            )
+        for flagged in theme.disagreements:
+            lines.append(f"- ⚠️ {t(ui, lang, 'disagreement')}: {one_line(flagged, 300)}")
+    answered = [q for q in summary.questions if not q.unanswered]
+    if answered:
+        lines.append("")
+        for q in answered:
+            lines.append(f"**{q.number}. {one_line(q.text, 300)}**")
+            for option in q.options:
+                if not option.count:
+                    continue
+                voters = ""
+                if option.voters and not summary.anonymous:
+                    voters = " — " + ", ".join(one_line(v, 60) for v in option.voters)
+                lines.append(f"- {one_line(option.label, 200)}: {option.count}{voters}")
+            for answer in q.text_answers:
+                who = f"{one_line(answer.author, 60)}: " if answer.author and not summary.anonymous else ""
+                lines.append(f"- {who}{one_line(answer.text, 500)}")
+    unanswered = [q for q in summary.questions if q.unanswered]
+    if unanswered:
+        lines.append(f"_{t(ui, lang, 'not_answered')}: {', '.join(str(q.number) for q in unanswered)}_")
+    d = summary.decision
+    lines.append("")
+    undecided = "" if d.confirmed else f" ({t(ui, lang, 'undecided')})"
+    lines.append(f"**{t(ui, lang, 'decision')}:** {one_line(d.label, 200)}{undecided}")
+    if d.reasons:
+        lines.append(f"**{t(ui, lang, 'reasons')}:** " + " / ".join(one_line(r, 300) for r in d.reasons))
+    if d.pilot_scope:
+        lines.append(f"**{t(ui, lang, 'pilot_scope')}:** {one_line(d.pilot_scope, 500)}")
+    if d.value != "not_now":
+        lines.append(f"**{t(ui, lang, 'owner')}:** {one_line(d.owner, 100) or t(ui, lang, 'not_set')}")
+        if d.channels:
+            lines.append(f"**{t(ui, lang, 'channels')}:** {', '.join(one_line(c, 60) for c in d.channels)}")
+        if d.domain:
+            lines.append(f"**{t(ui, lang, 'domain')}:** {', '.join(one_line(x, 60) for x in d.domain)}")
+    if d.reconsider:
+        lines.append(f"**{t(ui, lang, 'reconsider')}:** {one_line(d.reconsider, 500)}")
+    if d.revisit_text:
+        lines.append(f"**{t(ui, lang, 'revisit')}:** {one_line(d.revisit_text, 100)}")
+    lines.append("")
+    lines.append(f"**{t(ui, lang, 'concerns')}:**")
+    if summary.concerns:
+        for note in summary.concerns:
+            who = f"{one_line(note.author, 60)}: " if note.author and not summary.anonymous else ""
+            about = f" _({one_line(note.question, 120)})_" if note.question else ""
+            lines.append(f"- {who}{one_line(note.text, 500)}{about}")
+    else:
+        lines.append(t(ui, lang, "no_concerns"))
+    if summary.anonymous or not summary.participants:
+        people = t(ui, lang, "participants_count", n=summary.participant_count)
+    else:
+        people = ", ".join(one_line(p, 60) for p in summary.participants)
+    lines.append(f"**{t(ui, lang, 'participants')}:** {people}")
+    return neutralise("\n".join(lines), MAX_POST - 500)
+
+
+def summary_post(summary: Summary, file_ids: Sequence[str] = ()) -> dict[str, Any]:
+    ui, lang = summary.ui, summary.language
+    heading = t(ui, lang, "summary_title" if summary.final else "summary_so_far")
+    post: dict[str, Any] = {
+        "message": neutralise(
+            f"#### {one_line(summary.title, 200)} — {heading}\n\n" + summary_markdown(summary), MAX_POST
+        ),
+    }
+    if file_ids:
+        post["file_ids"] = list(file_ids)[:5]
+    return post
+
+
+# --------------------------------------------------------------------------------------------
+# Dialogs
+# --------------------------------------------------------------------------------------------
+
+
+def _dialog(
+    title: str,
+    intro: str,
+    label: str,
+    placeholder: str,
+    help_text: str,
+    submit: str,
+    state: str,
+    url: str,
+    callback_id: str,
+    max_length: int,
+) -> dict[str, Any]:
+    return {
+        "url": url,
+        "dialog": {
+            "callback_id": callback_id,
+            "title": one_line(title, MAX_DIALOG_TITLE),
+            "introduction_text": neutralise(intro, 2000),
+            "elements": [
+                {
+                    "display_name": one_line(
+                        label if len(label) <= MAX_DIALOG_LABEL else title, MAX_DIALOG_LABEL
+                    ),
+                    "name": "text",
+                    "type": "textarea",
+                    "placeholder": one_line(placeholder or label, 150),
+                    "help_text": one_line(help_text, 150),
+                    "optional": False,
+                    "min_length": 1,
+                    "max_length": max(1, min(max_length, 3000)),
+                }
+            ],
+            "submit_label": one_line(submit, MAX_DIALOG_LABEL),
+            "notify_on_cancel": False,
+            "state": state,
+        },
+    }
+
+
+def answer_dialog(view: QuestionView, state: str, url: str, max_length: int) -> dict[str, Any]:
+    ui, lang = view.ui, view.language
+    hint = t(ui, lang, "date_hint") if view.kind == "date" else ""
+    return _dialog(
+        t(ui, lang, "answer_title"),
+        view.text,
+        t(ui, lang, "answer_label"),
+        "",
+        hint,
+        t(ui, lang, "submit"),
+        state,
+        url,
+        "answer",
+        max_length,
+    )
+
+
+def note_dialog(view: QuestionView, state: str, url: str, max_length: int) -> dict[str, Any]:
+    ui, lang = view.ui, view.language
+    return _dialog(
+        t(ui, lang, "note_title"),
+        view.text,
+        t(ui, lang, "note_label"),
+        "",
+        "",
+        t(ui, lang, "submit"),
+        state,
+        url,
+        "note",
+        max_length,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Direct replies
+# --------------------------------------------------------------------------------------------
+
+
+def command_response(notices: Iterable[Notice], target: Target) -> dict[str, Any]:
+    """The JSON answer to a slash command: the caller's ephemeral notices, or nothing visible."""
+    notices = list(notices)
+    texts = [neutralise(n.text, MAX_POST // max(len(notices), 1)) for n in notices]
+    response: dict[str, Any] = {
+        "response_type": "ephemeral",
+        "text": "\n\n".join(t for t in texts if t),
+        "skip_slack_parsing": True,
+    }
+    attachments = [a for n in notices for a in notice_attachments(n, target)]
+    if attachments:
+        response["attachments"] = attachments
+    return response
+
+
+def action_response(ephemeral_texts: Sequence[str]) -> dict[str, Any]:
+    """The JSON answer to a button click (no post update: tallies go through the coalescer)."""
+    text = "\n\n".join(neutralise(x, MAX_POST // max(len(ephemeral_texts), 1)) for x in ephemeral_texts if x)
+    return {"ephemeral_text": text, "skip_slack_parsing": True} if text else {}
+
+
+def error_response(message: str) -> dict[str, Any]:
+    """A refusal of an action request, as a polite ephemeral line under the post.
+
+    ``ephemeral_text`` is what Mattermost's own plugins answer with (``SlackAttachmentError``); the
+    newer ``{"error": {...}}`` shape (10.5+) would be dropped silently by older servers.
+    """
+    return {"ephemeral_text": neutralise(message, 1000), "skip_slack_parsing": True}
+
+
+def is_private(notice: Notice) -> bool:
+    return notice.audience is Audience.EPHEMERAL
