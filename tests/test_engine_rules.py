@@ -265,3 +265,26 @@ def test_summary_of_the_last_finished_check_after_it_ended(team: Team) -> None:
     again = summary_of(team.say("bram", "summary")).summary
     assert again.final and again.decision.value == "not_now"
     assert "No check is running" in refusal(team.say("bram", "next"))
+
+
+def test_simultaneous_next_clicks_advance_once(team: Team) -> None:
+    import threading
+
+    team.say("anna", "start")
+    view = team.current().view
+    barrier = threading.Barrier(10)
+    results: list[list] = []
+
+    def click() -> None:
+        barrier.wait()
+        results.append(team.click("anna", kind=EventKind.NEXT, session_id=view.session_id,
+                                  question_id=view.question_id))
+
+    threads = [threading.Thread(target=click) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert team.current().view.number == 2, "advanced exactly once"
+    moved = [r for r in results if any(isinstance(m, QuestionCard) and m.mode.value == "post" for m in r)]
+    assert len(moved) == 1, "only one click posts the next question"
