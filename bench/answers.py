@@ -48,8 +48,13 @@ def free_port() -> int:
 def answer_event(service: CheckService, session_id: str, question_id: str, person: int) -> Event:
     question = service.dialogue.question(question_id)
     user = f"U{person:09d}"
-    base = dict(user=user, user_name=f"Colleague {person}", session_id=session_id, question_id=question_id,
-                via_button=True)
+    base = dict(
+        user=user,
+        user_name=f"Colleague {person}",
+        session_id=session_id,
+        question_id=question_id,
+        via_button=True,
+    )
     if question.kind == "text":
         return Event(EventKind.ANSWER, text=f"an answer of about this length from colleague {person}", **base)
     if question.kind == "date":
@@ -62,7 +67,9 @@ def run(checks: int, people: int) -> int:
     data = Path(tempfile.mkdtemp(prefix="smc-bench-"))
     server = RedisProcess.start(data, port=free_port(), unix_socket=False, persistent=False)
     try:
-        pool = redis.ConnectionPool.from_url(server.url, decode_responses=True, connection_class=CountingConnection)
+        pool = redis.ConnectionPool.from_url(
+            server.url, decode_responses=True, connection_class=CountingConnection
+        )
         client = redis.Redis(connection_pool=pool)
         store = Store(client, prefix="bench", session_ttl=3600)
         store.preload_scripts()  # as bot.app.build_store does at start-up
@@ -108,16 +115,24 @@ def run(checks: int, people: int) -> int:
     p50, p99 = _pct(latencies, 50), _pct(latencies, 99)
     c50, c99 = _pct(choice_latencies, 50), _pct(choice_latencies, 99)
     b50, b99 = _pct(bare, 50), _pct(bare, 99)
-    print(f"checks: {checks} of {people} people, {len(latencies)} answers in {total:.2f} s "
-          f"(including the facilitator's moves)")
+    print(
+        f"checks: {checks} of {people} people, {len(latencies)} answers in {total:.2f} s "
+        f"(including the facilitator's moves)"
+    )
     print(f"answers/s (answer calls only):   {len(latencies) / sum(latencies):8.0f}")
     print(f"per answer, all kinds  p50/p99:  {p50:7.1f} / {p99:7.1f} µs")
     print(f"per answer, buttons    p50/p99:  {c50:7.1f} / {c99:7.1f} µs")
     print(f"bare EVALSHA           p50/p99:  {b50:7.1f} / {b99:7.1f} µs")
-    print(f"ratio to bare round trip (p50):  all kinds {p50 / b50:.2f}×, buttons {c50 / b50:.2f}×  (target ≤ 2×)")
-    print(f"server time per script call:     {statistics.mean(script_usec):.1f} µs (INFO commandstats, all scripts)")
+    print(
+        f"ratio to bare round trip (p50):  all kinds {p50 / b50:.2f}×, buttons {c50 / b50:.2f}×  (target ≤ 2×)"
+    )
+    print(
+        f"server time per script call:     {statistics.mean(script_usec):.1f} µs (INFO commandstats, all scripts)"
+    )
     print(f"Redis round trips per answer:    mean {statistics.mean(trips):.2f}, max {max(trips)}  (target 1)")
-    print(f"bytes per finished session:      mean {statistics.mean(sizes):.0f}, max {max(sizes)}  (target ≤ 8192)")
+    print(
+        f"bytes per finished session:      mean {statistics.mean(sizes):.0f}, max {max(sizes)}  (target ≤ 8192)"
+    )
     ok = c50 <= 2 * b50 and max(trips) == 1 and max(sizes) <= 8192
     print("targets met" if ok else "TARGETS MISSED")
     return 0 if ok else 1

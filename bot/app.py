@@ -17,7 +17,9 @@ def build_store(settings: Settings, url: str | None = None) -> Store:
     target = url or settings.redis_url
     if not target:
         raise ValueError("no Redis URL")
-    store = Store.from_url(target, prefix=settings.redis_prefix, session_ttl=int(settings.session_ttl.total_seconds()))
+    store = Store.from_url(
+        target, prefix=settings.redis_prefix, session_ttl=int(settings.session_ttl.total_seconds())
+    )
     store.preload_scripts()
     return store
 

@@ -48,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     console.set_defaults(run=_console)
 
     validate = sub.add_parser("validate-dialogue", help="check a dialogue folder (flow.yaml + texts)")
-    validate.add_argument("path", type=Path, help="a dialogue folder, its flow.yaml, or a folder of dialogues")
+    validate.add_argument(
+        "path", type=Path, help="a dialogue folder, its flow.yaml, or a folder of dialogues"
+    )
     validate.set_defaults(run=_validate)
 
     serve = sub.add_parser("serve", help="HTTP server for Slack and Mattermost (PORT, default 3000)")
@@ -100,7 +102,9 @@ def _console(args: argparse.Namespace) -> int:
     if not url:
         data_dir = args.data_dir or Path(platformdirs.user_data_dir("socialmedia-check")) / "redis"
         data_dir.mkdir(parents=True, exist_ok=True)
-        private = RedisProcess.start(data_dir, unix_socket=True, persistent=True, executable=settings.redis_server)
+        private = RedisProcess.start(
+            data_dir, unix_socket=True, persistent=True, executable=settings.redis_server
+        )
         url = private.url
     store = build_store(settings, url)
     try:
@@ -141,8 +145,10 @@ def _serve(args: argparse.Namespace) -> int:
         routes += build_mattermost_adapter(settings, service, store).routes()
         log.info("Mattermost enabled: POST /mattermost/command, /mattermost/actions")
     if not routes:
-        log.warning("neither Slack (SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET) nor Mattermost "
-                    "(MATTERMOST_URL + MATTERMOST_BOT_TOKEN) is configured; serving health checks only")
+        log.warning(
+            "neither Slack (SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET) nor Mattermost "
+            "(MATTERMOST_URL + MATTERMOST_BOT_TOKEN) is configured; serving health checks only"
+        )
     serve_forever(create_web_app(routes, store.ping), settings.host, settings.port)
     return 0
 

@@ -45,7 +45,9 @@ def find_redis_server(explicit: str | None = None) -> str:
     if explicit:
         if Path(explicit).is_file() and os.access(explicit, os.X_OK):
             return explicit
-        raise StoreError(f"SMC_REDIS_SERVER={explicit} is not an executable redis-server. Install it — {INSTALL_HINT}")
+        raise StoreError(
+            f"SMC_REDIS_SERVER={explicit} is not an executable redis-server. Install it — {INSTALL_HINT}"
+        )
     found = shutil.which("redis-server")
     if found:
         return found

@@ -18,7 +18,17 @@ from bot.core.commands import CommandError, parse_command
 from bot.core.dialogue import Dialogue
 from bot.core.engine import SYSTEM_USER, Context, Plan, Write
 from bot.core.flow import Flow
-from bot.core.messages import Audience, CardMode, ChannelKey, Event, EventKind, Message, Notice, QuestionCard, Tone
+from bot.core.messages import (
+    Audience,
+    CardMode,
+    ChannelKey,
+    Event,
+    EventKind,
+    Message,
+    Notice,
+    QuestionCard,
+    Tone,
+)
 from bot.core.session import FINISHED, Answer, Note, SessionMeta, SessionRecord
 from bot.core.views import question_card
 
@@ -40,7 +50,12 @@ class SessionStore(Protocol):
     def load(self, session_id: str) -> SessionRecord | None: ...
     def load_running(self, channel: str) -> SessionRecord | None: ...
     def record_answer(
-        self, session_id: str, question_id: str, user: str, answer: Answer, name: str | None = None,
+        self,
+        session_id: str,
+        question_id: str,
+        user: str,
+        answer: Answer,
+        name: str | None = None,
         toggle: int | None = None,
     ) -> WriteResultLike: ...
     def add_note(self, session_id: str, note: Note, name: str | None = None) -> WriteResultLike: ...
@@ -152,8 +167,14 @@ class CheckService:
     def _fast_answer(self, ctx: Context, meta: SessionMeta, event: Event) -> list[Message]:
         lens = ctx.lens(meta.language)
         assert event.question_id is not None
-        return self._execute(ctx, None, event, engine.prepare_answer(ctx, lens, meta, event, event.question_id),
-                             session_id=meta.id, language=meta.language)
+        return self._execute(
+            ctx,
+            None,
+            event,
+            engine.prepare_answer(ctx, lens, meta, event, event.question_id),
+            session_id=meta.id,
+            language=meta.language,
+        )
 
     def _execute(
         self,
@@ -185,7 +206,9 @@ class CheckService:
         if plan.write is Write.ANSWER:
             assert plan.answer is not None
             sid = session_id or (record.id if record else "")
-            result = self._store.record_answer(sid, plan.question_id, plan.user, plan.answer, plan.name, plan.toggle)
+            result = self._store.record_answer(
+                sid, plan.question_id, plan.user, plan.answer, plan.name, plan.toggle
+            )
             if result.status != "ok":
                 return [self._write_refusal(lens, result, event)]
             meta = record.meta if record is not None else self._metas[sid]
@@ -234,4 +257,6 @@ class CheckService:
     def _moved_notice(self, lens: engine.Lens, current: SessionRecord | None) -> Notice:
         if current is None or current.meta.status != "running":
             return Notice(lens.t("check_closed"), Audience.EPHEMERAL, Tone.REFUSAL)
-        return Notice(lens.t("moved_concurrently", number=len(current.meta.path)), Audience.EPHEMERAL, Tone.REFUSAL)
+        return Notice(
+            lens.t("moved_concurrently", number=len(current.meta.path)), Audience.EPHEMERAL, Tone.REFUSAL
+        )

@@ -366,8 +366,18 @@ class Store:
     def preload_scripts(self) -> None:
         """Load every script once at start-up, so the first answer is one round trip too.
         (After a Redis restart redis-py reloads a missing script by itself: NOSCRIPT, then EVAL.)"""
-        scripts = (self._create, self._replace, self._load_running, self._answer, self._note, self._save_meta,
-                   self._history, self._set_ref, self._enter, self._exit)
+        scripts = (
+            self._create,
+            self._replace,
+            self._load_running,
+            self._answer,
+            self._note,
+            self._save_meta,
+            self._history,
+            self._set_ref,
+            self._enter,
+            self._exit,
+        )
         with _translated("script load"):
             for script in scripts:
                 script.sha = self._r.script_load(script.script)
@@ -432,8 +442,14 @@ class Store:
         with _translated("record_answer"):
             reply = self._answer(
                 keys=[self._session_key(session_id)],
-                args=[question_id, user, clean_name(name), answer.value_json(), "" if toggle is None else int(toggle),
-                      self._ttl],
+                args=[
+                    question_id,
+                    user,
+                    clean_name(name),
+                    answer.value_json(),
+                    "" if toggle is None else int(toggle),
+                    self._ttl,
+                ],
             )
         return _write_result(reply, session_id)
 
@@ -441,7 +457,8 @@ class Store:
         """Add ``note`` (by ``note.user``, a user key) to a running check; ``count`` is its number."""
         with _translated("add_note"):
             reply = self._note(
-                keys=[self._session_key(session_id)], args=[note.encode(), note.user, clean_name(name), self._ttl]
+                keys=[self._session_key(session_id)],
+                args=[note.encode(), note.user, clean_name(name), self._ttl],
             )
         return _write_result(reply, session_id)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+
 from bot.coalesce import TallyCoalescer
 from bot.core.dialogue import load_dialogue
 from bot.core.messages import EventKind, QuestionCard, TallyChanged
@@ -29,8 +30,12 @@ def test_a_burst_of_30_answers_causes_at_most_3_deliveries_and_the_last_is_final
 
     def click(i: int) -> None:
         barrier.wait()
-        event_fields = dict(kind=EventKind.ANSWER, choices=(1 + i % 3,), session_id=view.session_id,
-                            question_id=view.question_id)
+        event_fields = dict(
+            kind=EventKind.ANSWER,
+            choices=(1 + i % 3,),
+            session_id=view.session_id,
+            question_id=view.question_id,
+        )
         for message in team.click(f"user{i}", **event_fields):
             if isinstance(message, TallyChanged):
                 coalescer.submit(message.session_id, message.question_id)

@@ -29,8 +29,15 @@ def spawn(data_dir: Path, cwd: Path) -> pexpect.spawn:
     if CLI is None:
         pytest.fail("the socialmedia-check command is not installed (pip install -e .)")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "SMC_"))}
-    child = pexpect.spawn(CLI, ["console", "--data-dir", str(data_dir)], cwd=str(cwd), env=env,
-                          encoding="utf-8", timeout=30, dimensions=(200, 200))
+    child = pexpect.spawn(
+        CLI,
+        ["console", "--data-dir", str(data_dir)],
+        cwd=str(cwd),
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(200, 200),
+    )
     child.logfile_read = sys.stdout if os.environ.get("SMC_TEST_VERBOSE") else None
     return child
 
@@ -124,8 +131,13 @@ def test_console_says_how_to_get_redis_when_there_is_none(tmp_path: Path) -> Non
         pytest.fail("the socialmedia-check command is not installed")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "SMC_"))}
     env["SMC_REDIS_SERVER"] = str(tmp_path / "no-such-redis-server")
-    child = pexpect.spawn(sys.executable, [CLI, "console", "--data-dir", str(tmp_path / "d")], env=env,
-                          encoding="utf-8", timeout=30)
+    child = pexpect.spawn(
+        sys.executable,
+        [CLI, "console", "--data-dir", str(tmp_path / "d")],
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+    )
     child.expect(pexpect.EOF)
     child.wait()
     assert child.exitstatus != 0

@@ -51,7 +51,12 @@ def test_dutch_and_english_have_the_same_keys() -> None:
 
     def keys(data: object, prefix: str = "") -> set[str]:
         if isinstance(data, dict):
-            return {k2 for k, v in data.items() if k != "language" for k2 in keys(v, f"{prefix}.{k}") | {f"{prefix}.{k}"}}
+            return {
+                k2
+                for k, v in data.items()
+                if k != "language"
+                for k2 in keys(v, f"{prefix}.{k}") | {f"{prefix}.{k}"}
+            }
         return set()
 
     assert keys(en) == keys(nl)
@@ -65,13 +70,19 @@ def test_flow_has_the_required_phases_and_branches() -> None:
     kinds = {q.kind for q in dialogue.questions.values()}
     assert kinds == {"scale", "single", "multi", "text", "date"}
     assert dialogue.revisit_defaults == {
-        "go": relativedelta(months=6), "pilot": relativedelta(months=3), "not_now": relativedelta(months=12)}
+        "go": relativedelta(months=6),
+        "pilot": relativedelta(months=3),
+        "not_now": relativedelta(months=12),
+    }
 
 
 def test_the_packaged_dialogue_is_valid_from_any_directory(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "validate-dialogue", str(packaged_dialogues_dir())],
-        cwd=tmp_path, capture_output=True, text=True, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "ok" in result.stdout
@@ -118,7 +129,7 @@ def test_missing_translation_is_reported(dialogue_copy: Path) -> None:
     text = path.read_text(encoding="utf-8")
     start = text.index("  wishes:")
     end = text.index("\n  listening:", start)
-    path.write_text(text[:start] + text[end + 1:], encoding="utf-8")
+    path.write_text(text[:start] + text[end + 1 :], encoding="utf-8")
     with pytest.raises(DialogueError, match="no text for question 'wishes'"):
         load_dialogue(dialogue_copy)
 
@@ -127,7 +138,10 @@ def test_validate_dialogue_command_reports_the_bad_line(dialogue_copy: Path, tmp
     _break(dialogue_copy / "flow.yaml", "start: strategy", "start: nothing_here")
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "validate-dialogue", str(dialogue_copy)],
-        cwd=tmp_path, capture_output=True, text=True, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 1
     assert f"{dialogue_copy / 'flow.yaml'}:" in result.stderr and "nothing_here" in result.stderr

@@ -19,10 +19,33 @@ USERS = ("anna", "bram", "carla", "boss")
 
 commands = st.one_of(
     st.sampled_from(
-        ["", "start", "start nl", "start --anonymous", "start en --quorum 2", "next", "back", "skip", "status",
-         "summary", "cancel", "restart", "restart confirm", "help", "decide go", "decide pilot",
-         "decide not-now", "answer 1", "answer 2", "answer 3", "answer 1,2", "answer in 3 months",
-         "answer 2027-06-01", "answer over 2 jaar", "note a concern"]
+        [
+            "",
+            "start",
+            "start nl",
+            "start --anonymous",
+            "start en --quorum 2",
+            "next",
+            "back",
+            "skip",
+            "status",
+            "summary",
+            "cancel",
+            "restart",
+            "restart confirm",
+            "help",
+            "decide go",
+            "decide pilot",
+            "decide not-now",
+            "answer 1",
+            "answer 2",
+            "answer 3",
+            "answer 1,2",
+            "answer in 3 months",
+            "answer 2027-06-01",
+            "answer over 2 jaar",
+            "note a concern",
+        ]
     ),
     st.builds(lambda t: f"answer {t}", st.text(max_size=40)),
     st.builds(lambda t: f"note {t}", st.text(max_size=40)),
@@ -30,8 +53,12 @@ commands = st.one_of(
 )
 
 steps = st.lists(
-    st.tuples(st.sampled_from(USERS), st.one_of(commands.map(lambda c: ("say", c)),
-                                                st.tuples(st.just("click"), st.integers(1, 4), st.booleans()))),
+    st.tuples(
+        st.sampled_from(USERS),
+        st.one_of(
+            commands.map(lambda c: ("say", c)), st.tuples(st.just("click"), st.integers(1, 4), st.booleans())
+        ),
+    ),
     min_size=1,
     max_size=60,
 )
@@ -58,8 +85,16 @@ def test_random_event_sequences(store: Store, steps: list) -> None:
             if running is None:
                 continue
             _, number, toggle = step
-            event = Event(EventKind.ANSWER, user=user, user_name=user.title(), choices=(number,), toggle=toggle,
-                          session_id=running.id, question_id=running.meta.state, via_button=True)
+            event = Event(
+                EventKind.ANSWER,
+                user=user,
+                user_name=user.title(),
+                choices=(number,),
+                toggle=toggle,
+                session_id=running.id,
+                question_id=running.meta.state,
+                via_button=True,
+            )
             messages = service.handle(channel, event)
         _check_messages(messages)
         accepted = [m for m in messages if isinstance(m, TallyChanged)]

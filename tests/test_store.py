@@ -131,7 +131,10 @@ def test_record_answer_ok_returns_the_respondent_count(store: Store, record_fact
     second = store.record_answer(record.id, "q1", "u2", Answer(choices=(2,)))
     assert (first.status, first.count, second.status, second.count) == ("ok", 1, "ok", 2)
     assert second.record is None, "the hot path answers with a count, not the whole session"
-    assert _answers(store, record.id) == {"u1": Answer(choices=(1,), at=0.0), "u2": Answer(choices=(2,), at=1.0)}
+    assert _answers(store, record.id) == {
+        "u1": Answer(choices=(1,), at=0.0),
+        "u2": Answer(choices=(2,), at=1.0),
+    }
     loaded = store.load(record.id)
     assert loaded is not None and loaded.names == {"u1": "Ann"} and loaded.users == ["u1", "u2"]
 
@@ -151,7 +154,9 @@ def test_last_answer_counts_and_moves_to_the_end(store: Store, record_factory: F
 
 def test_session_record_round_trips_through_redis(store: Store, record_factory: Factory) -> None:
     record = record_factory()
-    record.answers = {"q1": {"u1": Answer(choices=(1, 3), at=0.0), "u2": Answer(text="ja, <!here> é", at=1.0)}}
+    record.answers = {
+        "q1": {"u1": Answer(choices=(1, 3), at=0.0), "u2": Answer(text="ja, <!here> é", at=1.0)}
+    }
     record.notes = [Note(question="q1", user="u2", text="zorg", at=5.0)]
     record.names = {"u1": "Ann", "u2": "Bob"}
     record.users = ["u1", "u2"]
@@ -159,7 +164,11 @@ def test_session_record_round_trips_through_redis(store: Store, record_factory: 
     loaded = store.load(record.id)
     assert loaded is not None
     assert (loaded.answers, loaded.notes, loaded.names, loaded.users) == (
-        record.answers, record.notes, record.names, record.users)
+        record.answers,
+        record.notes,
+        record.names,
+        record.users,
+    )
 
 
 def test_record_answer_stale_closed_missing(store: Store, record_factory: Factory) -> None:

@@ -91,7 +91,9 @@ class ConsoleChat:
 
     def _dispatch(self, line: str) -> list[Message]:
         if line.startswith(COMMAND):
-            return self.service.handle_command(self.channel, line[len(COMMAND):].strip(), self.user, self.user)
+            return self.service.handle_command(
+                self.channel, line[len(COMMAND) :].strip(), self.user, self.user
+            )
         if line.startswith("/"):
             return self.service.handle_command(self.channel, line[1:], self.user, self.user)
         event = Event(EventKind.ANSWER, user=self.user, user_name=self.user, text=line)

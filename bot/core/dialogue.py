@@ -19,7 +19,9 @@ from bot.errors import DialogueError
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
 Kind = Literal["scale", "single", "multi", "text", "date"]
-RecordField = Literal["decision", "reasons", "owner", "channels", "domain", "revisit", "pilot_scope", "reconsider"]
+RecordField = Literal[
+    "decision", "reasons", "owner", "channels", "domain", "revisit", "pilot_scope", "reconsider"
+]
 DECISIONS = ("go", "pilot", "not_now")
 END = "end"
 MAX_OPTIONS = 12
@@ -242,7 +244,9 @@ def load_ui(folder: Path, languages: tuple[str, ...]) -> dict[str, dict[str, str
             raise DialogueError(f"{doc.where(())}: UI texts for language '{language}' are missing")
         missing = sorted(set(base) - set(texts))
         if missing:
-            raise DialogueError(f"{doc.where((language,))}: {language}: missing UI texts: {', '.join(missing)}")
+            raise DialogueError(
+                f"{doc.where((language,))}: {language}: missing UI texts: {', '.join(missing)}"
+            )
         ui[language] = {str(k): str(v) for k, v in texts.items()}
     return ui
 
@@ -308,7 +312,11 @@ def _check_flow(flow: FlowDef, doc: YamlDocument) -> None:
         if q.theme not in flow.themes:
             _fail(doc, (*loc, "theme"), f"unknown theme '{q.theme}' (themes: {', '.join(flow.themes)})")
         if q.record == "decision" and (q.kind != "single" or {o.value for o in q.options} != set(DECISIONS)):
-            _fail(doc, (*loc, "record"), "the decision question is single choice with options go, pilot, not_now")
+            _fail(
+                doc,
+                (*loc, "record"),
+                "the decision question is single choice with options go, pilot, not_now",
+            )
         if q.record == "revisit" and q.kind != "date":
             _fail(doc, (*loc, "record"), "a question recording the revisit date must be of kind date")
         rules = q.next if isinstance(q.next, tuple) else ()
@@ -390,7 +398,9 @@ def _check_texts(flow: FlowDef, texts: TextsDef, doc: YamlDocument, language: st
             _fail(doc, ("questions", q.id, "options"), f"no label for option(s) {', '.join(missing)}")
         extra = [v for v in qt.options if v not in values]
         if extra:
-            _fail(doc, ("questions", q.id, "options", extra[0]), f"'{extra[0]}' is not an option in flow.yaml")
+            _fail(
+                doc, ("questions", q.id, "options", extra[0]), f"'{extra[0]}' is not an option in flow.yaml"
+            )
     extra_q = [k for k in texts.questions if k not in {q.id for q in flow.questions}]
     if extra_q:
         _fail(doc, ("questions", extra_q[0]), f"'{extra_q[0]}' is not a question in flow.yaml")

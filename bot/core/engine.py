@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 
 from bot.core import tally
 from bot.core.commands import parse_choices
@@ -65,11 +65,15 @@ class Context:
 
     def lens(self, language: str | None) -> Lens:
         if language not in self.dialogue.languages:
-            language = self.default_language if self.default_language in self.dialogue.languages else self.dialogue.languages[0]
+            language = (
+                self.default_language
+                if self.default_language in self.dialogue.languages
+                else self.dialogue.languages[0]
+            )
         return Lens(self.dialogue, self.flow, language)
 
 
-class Write(str, Enum):
+class Write(StrEnum):
     NONE = "none"
     CREATE = "create"  # a new check; fails if one runs already
     REPLACE = "replace"  # restart: cancel ``replaces`` and create ``record``
@@ -148,7 +152,9 @@ def _create(ctx: Context, event: Event, old: SessionRecord | None) -> Plan:
     record = SessionRecord(meta=meta)
     messages: list[Message] = []
     if old is not None:
-        messages.append(Notice(lens.t("restarted", name=meta.facilitator_name), Audience.CHANNEL, session_id=old.id))
+        messages.append(
+            Notice(lens.t("restarted", name=meta.facilitator_name), Audience.CHANNEL, session_id=old.id)
+        )
     messages += [
         header_card(lens, record, CardMode.POST),
         Notice(lens.t("started", name=meta.facilitator_name), Audience.THREAD, session_id=meta.id),
@@ -160,8 +166,9 @@ def _create(ctx: Context, event: Event, old: SessionRecord | None) -> Plan:
 
 def _already_running(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Plan:
     number = len(record.meta.path)
-    text = lens.t("already_running", number=number, total=_total(lens, record),
-                  facilitator=record.meta.facilitator_name)
+    text = lens.t(
+        "already_running", number=number, total=_total(lens, record), facilitator=record.meta.facilitator_name
+    )
     notice = Notice(text + "\n" + status_text(lens, record), Audience.EPHEMERAL)
     if event.kind is EventKind.START and _may_steer(ctx, record, event):
         notice = replace(
@@ -174,7 +181,9 @@ def _already_running(ctx: Context, lens: Lens, record: SessionRecord, event: Eve
 
 
 def _total(lens: Lens, record: SessionRecord) -> int:
-    return len(record.meta.path) + lens.flow.remaining(record.meta.state, tally.SessionFacts(lens.dialogue, record))
+    return len(record.meta.path) + lens.flow.remaining(
+        record.meta.state, tally.SessionFacts(lens.dialogue, record)
+    )
 
 
 def _may_steer(ctx: Context, record: SessionRecord, event: Event) -> bool:
@@ -208,7 +217,9 @@ def prepare_answer(ctx: Context, lens: Lens, meta: SessionMeta, event: Event, qu
         user=user_key(meta, event.user),
         name=None if meta.anonymous else (event.user_name or event.user),
         answer=answer_or_error,
-        toggle=event.choices[0] if event.toggle and question.kind == "multi" and len(event.choices) == 1 else None,
+        toggle=event.choices[0]
+        if event.toggle and question.kind == "multi" and len(event.choices) == 1
+        else None,
     )
 
 
@@ -258,14 +269,18 @@ def _answer(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Pl
     return prepare_answer(ctx, lens, record.meta, event, question_id)
 
 
-def after_answer(ctx: Context, meta: SessionMeta, event: Event, done: Plan, respondents: int) -> tuple[list[Message], bool]:
+def after_answer(
+    ctx: Context, meta: SessionMeta, event: Event, done: Plan, respondents: int
+) -> tuple[list[Message], bool]:
     """Messages once the store recorded an answer; and whether the quorum now moves the check on."""
     lens = ctx.lens(meta.language)
     messages: list[Message] = [TallyChanged(meta.id, done.question_id)]
     if not event.via_button:
         number = len(meta.path) if meta.state == done.question_id else ""
         answer = describe_answer(lens, done.question_id, done.answer)
-        messages.append(Notice(lens.t("recorded", number=number, answer=answer), Audience.EPHEMERAL, Tone.SUCCESS))
+        messages.append(
+            Notice(lens.t("recorded", number=number, answer=answer), Audience.EPHEMERAL, Tone.SUCCESS)
+        )
     question = ctx.dialogue.question(done.question_id)
     advance = bool(meta.quorum and not question.is_decision and respondents >= meta.quorum)
     return messages, advance
@@ -319,8 +334,9 @@ def after_note(ctx: Context, record: SessionRecord, done: Plan) -> list[Message]
 def _moved(record: SessionRecord) -> SessionRecord:
     """A copy to change; the store bumps the version when it writes."""
     meta = replace(record.meta, path=list(record.meta.path), skipped=list(record.meta.skipped))
-    return SessionRecord(meta=meta, version=record.version, answers=record.answers, notes=record.notes,
-                         names=record.names)
+    return SessionRecord(
+        meta=meta, version=record.version, answers=record.answers, notes=record.notes, names=record.names
+    )
 
 
 def _advance(ctx: Context, lens: Lens, record: SessionRecord, event: Event, skip: bool) -> Plan:
@@ -344,8 +360,13 @@ def _advance(ctx: Context, lens: Lens, record: SessionRecord, event: Event, skip
     target = ctx.flow.next_of(current, tally.SessionFacts(ctx.dialogue, new))
     messages: list[Message] = []
     if question.is_decision:
-        messages.append(Notice(lens.t("decided", decision=lens.decision_label(new.meta.decision)),
-                               Audience.THREAD, Tone.SUCCESS))
+        messages.append(
+            Notice(
+                lens.t("decided", decision=lens.decision_label(new.meta.decision)),
+                Audience.THREAD,
+                Tone.SUCCESS,
+            )
+        )
     if event.user == SYSTEM_USER:
         messages.append(Notice(lens.t("auto_advanced", quorum=record.meta.quorum), Audience.THREAD))
     if target == END:
@@ -442,10 +463,16 @@ def _restart(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> P
         return _not_facilitator(lens, record, "action_restart")
     if not event.confirm:
         action = Action(EventKind.RESTART, lens.t("restart_confirm_button"), "danger", "confirm")
-        return Plan([Notice(lens.t("restart_confirm"), Audience.EPHEMERAL, actions=(action,), session_id=record.id)])
+        return Plan(
+            [Notice(lens.t("restart_confirm"), Audience.EPHEMERAL, actions=(action,), session_id=record.id)]
+        )
     plan_ = _create(ctx, replace(event, language=None), record)
-    plan_.messages.insert(0, header_card(lens, _cancelled_copy(record, ctx), CardMode.UPDATE,
-                                         cancelled_by=event.user_name or event.user))
+    plan_.messages.insert(
+        0,
+        header_card(
+            lens, _cancelled_copy(record, ctx), CardMode.UPDATE, cancelled_by=event.user_name or event.user
+        ),
+    )
     return plan_
 
 
@@ -476,4 +503,3 @@ _HANDLERS: dict[EventKind, Callable[[Context, Lens, SessionRecord, Event], Plan]
     EventKind.CANCEL: _cancel,
     EventKind.RESTART: _restart,
 }
-

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class ChannelKey:
         return f"{self.platform}:{self.team}:{self.channel}"
 
 
-class EventKind(str, Enum):
+class EventKind(StrEnum):
     SHOW = "show"  # bare command: start a check, or show the running one
     START = "start"
     RESTART = "restart"  # facilitator: abandon the running check and start anew (needs confirm)
@@ -65,13 +65,13 @@ class Event:
     via_button: bool = False  # button clicks need no "recorded" confirmation
 
 
-class Audience(str, Enum):
+class Audience(StrEnum):
     CHANNEL = "channel"  # visible to everyone in the channel itself
     THREAD = "thread"  # in the check's thread (under the header)
     EPHEMERAL = "ephemeral"  # only the user who acted
 
 
-class Tone(str, Enum):
+class Tone(StrEnum):
     INFO = "info"
     SUCCESS = "success"
     REFUSAL = "refusal"
@@ -151,7 +151,7 @@ class QuestionView:
     ui: Mapping[str, str]  # button labels and short phrases in the session's language
 
 
-class CardMode(str, Enum):
+class CardMode(StrEnum):
     POST = "post"  # a new message (in the thread for questions, the channel for headers)
     UPDATE = "update"  # update the message posted earlier for the same question/header
 

@@ -84,7 +84,9 @@ def summary_text(summary: Summary) -> str:
             spread = ""
             if theme.minimum is not None and theme.maximum is not None and theme.maximum > theme.minimum:
                 spread = f" ({theme.minimum:.1f}–{theme.maximum:.1f})"
-            lines.append(f"{bar(theme.average, theme.scale_max)}  {theme.title}: {theme.average:.1f}/{theme.scale_max}{spread}")
+            lines.append(
+                f"{bar(theme.average, theme.scale_max)}  {theme.title}: {theme.average:.1f}/{theme.scale_max}{spread}"
+            )
         for flagged in theme.disagreements:
             lines.append(f"    ⚠ {ui['disagreement']}: {flagged}")
     unanswered = [q for q in summary.questions if q.unanswered]
@@ -115,7 +117,9 @@ def summary_text(summary: Summary) -> str:
     else:
         lines.append(f"  {ui['no_concerns']}")
     if summary.anonymous or not summary.participants:
-        lines.append(f"*{ui['participants']}:* " + ui["participants_count"].format(n=summary.participant_count))
+        lines.append(
+            f"*{ui['participants']}:* " + ui["participants_count"].format(n=summary.participant_count)
+        )
     else:
         lines.append(f"*{ui['participants']}:* {', '.join(summary.participants)}")
     return "\n".join(lines)

@@ -164,16 +164,20 @@ class SessionRecord:
         notes: list[tuple[int, Note]] = []
         for key, raw in fields.items():
             if key.startswith(ANSWER_PREFIX):
-                question = key[len(ANSWER_PREFIX):]
+                question = key[len(ANSWER_PREFIX) :]
                 per_user = record.answers.setdefault(question, {})
                 for position, line in enumerate(_lines(raw)):
                     index, _, value = line.partition("\t")
                     per_user[record.users[int(index)]] = Answer.from_value(json.loads(value), float(position))
             elif key.startswith(NOTE_PREFIX):
                 data = json.loads(raw)
-                note = Note(question=data["q"], user=record.users[int(data["u"])], text=data["t"],
-                            at=float(data["at"]))
-                notes.append((int(key[len(NOTE_PREFIX):]), note))
+                note = Note(
+                    question=data["q"],
+                    user=record.users[int(data["u"])],
+                    text=data["t"],
+                    at=float(data["at"]),
+                )
+                notes.append((int(key[len(NOTE_PREFIX) :]), note))
         record.notes = [note for _, note in sorted(notes, key=lambda item: item[0])]
         # Redis keeps the current state in both ``meta`` and ``cur``; ``cur``/``status`` win.
         record.meta.state = fields.get("cur", record.meta.state)

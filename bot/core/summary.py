@@ -18,14 +18,18 @@ def build_summary(lens: Lens, record: SessionRecord) -> Summary:
     path = [q for q in record.meta.path if q in dialogue.questions]
     results = tuple(_question_result(lens, record, dialogue.question(q)) for q in path)
     themes = tuple(
-        _theme_result(lens, record, theme, [dialogue.question(q) for q in path if dialogue.question(q).theme == theme])
+        _theme_result(
+            lens, record, theme, [dialogue.question(q) for q in path if dialogue.question(q).theme == theme]
+        )
         for theme in dialogue.themes
         if any(dialogue.question(q).theme == theme for q in path)
     )
     concerns = tuple(
         NoteView(
             author=None if record.meta.anonymous else record.display_name(note.user),
-            question=dialogue.text(lens.language, note.question).text if note.question in dialogue.questions else "",
+            question=dialogue.text(lens.language, note.question).text
+            if note.question in dialogue.questions
+            else "",
             text=note.text,
         )
         for note in record.notes

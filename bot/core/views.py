@@ -84,7 +84,9 @@ def option_views(lens: Lens, question: Question, record: SessionRecord) -> tuple
     answers = record.answers_to(question.id)
     views = []
     for number, option in enumerate(question.options, start=1):
-        voters = [u for u, a in sorted(answers.items(), key=lambda kv: (kv[1].at, kv[0])) if number in a.choices]
+        voters = [
+            u for u, a in sorted(answers.items(), key=lambda kv: (kv[1].at, kv[0])) if number in a.choices
+        ]
         views.append(
             OptionView(
                 number=number,
@@ -188,14 +190,23 @@ def status_text(lens: Lens, record: SessionRecord) -> str:
     answers = record.answers_to(meta.state)
     if meta.anonymous:
         return lens.t(
-            "status_body_anonymous", number=number, total=total, question=question,
-            count=len(answers), facilitator=meta.facilitator_name,
+            "status_body_anonymous",
+            number=number,
+            total=total,
+            question=question,
+            count=len(answers),
+            facilitator=meta.facilitator_name,
         )
     ordered = [u for u, _ in sorted(answers.items(), key=lambda kv: (kv[1].at, kv[0]))]
     names = ", ".join(record.display_name(u) for u in ordered) or "–"
     return lens.t(
-        "status_body", number=number, total=total, question=question, count=len(answers),
-        names=names, facilitator=meta.facilitator_name,
+        "status_body",
+        number=number,
+        total=total,
+        question=question,
+        count=len(answers),
+        names=names,
+        facilitator=meta.facilitator_name,
     )
 
 
@@ -208,14 +219,16 @@ def closed_report(lens: Lens, record: SessionRecord, question_id: str) -> str:
     if not answers:
         spread = lens.t("nobody_answered")
     elif question.kind == "scale" and view_spread.average is not None:
-        spread = lens.t("spread_scale", avg=f"{view_spread.average:.1f}", min=view_spread.minimum,
-                        max=view_spread.maximum)
+        spread = lens.t(
+            "spread_scale", avg=f"{view_spread.average:.1f}", min=view_spread.minimum, max=view_spread.maximum
+        )
     elif question.has_options:
         counted = tally.counts(question, answers).most_common()
         top_count = counted[0][1] if counted else 0
         top = ", ".join(
             lens.dialogue.option_label(lens.language, question_id, question.options[n - 1].value)
-            for n, c in counted if c == top_count
+            for n, c in counted
+            if c == top_count
         )
         spread = lens.t("spread_choice", top=top)
     else:
