@@ -8,16 +8,13 @@ facilitator moves with a version check (two ``next`` at the same moment advance 
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
-from enum import StrEnum
+from dataclasses import replace
+from datetime import date, datetime
 
-from bot.core import tally
+from bot.core import moves, tally
 from bot.core.commands import parse_choices
-from bot.core.dialogue import Dialogue, Question
-from bot.core.flow import Flow
+from bot.core.dialogue import Question
 from bot.core.messages import (
     Action,
     Audience,
@@ -30,75 +27,21 @@ from bot.core.messages import (
     TallyChanged,
     Tone,
 )
-from bot.core.session import (
-    CANCELLED,
-    END,
-    FINISHED,
-    RUNNING,
-    Answer,
-    Note,
-    SessionMeta,
-    SessionRecord,
-    user_key,
+from bot.core.plans import (
+    MAX_DATE_AHEAD,
+    SYSTEM_USER,
+    Context,
+    Plan,
+    Write,
+    may_steer,
+    not_facilitator,
+    refuse,
 )
-from bot.core.summary import build_summary, revisit_date
-from bot.core.views import Lens, closed_report, header_card, question_card, status_text
+from bot.core.session import FINISHED, RUNNING, Answer, Note, SessionMeta, SessionRecord, user_key
+from bot.core.summary import build_summary
+from bot.core.views import Lens, header_card, question_card, status_text
 
-SYSTEM_USER = "__system__"
-MAX_DATE_AHEAD = timedelta(days=366 * 10)
-
-
-@dataclass(frozen=True)
-class Context:
-    """Everything the engine needs besides the session and the event."""
-
-    dialogue: Dialogue
-    flow: Flow
-    now: datetime
-    channel: str = ""  # str(ChannelKey) of the channel the event came from
-    admins: frozenset[str] = frozenset()
-    default_language: str = "en"
-    max_text: int = 1000
-    session_ttl_days: int = 30
-    new_id: Callable[[], str] = field(default=lambda: secrets.token_hex(6))
-    new_salt: Callable[[], str] = field(default=lambda: secrets.token_hex(16))
-
-    def lens(self, language: str | None) -> Lens:
-        if language not in self.dialogue.languages:
-            language = (
-                self.default_language
-                if self.default_language in self.dialogue.languages
-                else self.dialogue.languages[0]
-            )
-        return Lens(self.dialogue, self.flow, language)
-
-
-class Write(StrEnum):
-    NONE = "none"
-    CREATE = "create"  # a new check; fails if one runs already
-    REPLACE = "replace"  # restart: cancel ``replaces`` and create ``record``
-    ANSWER = "answer"
-    NOTE = "note"
-    META = "meta"  # facilitator move, version-checked
-
-
-@dataclass
-class Plan:
-    messages: list[Message] = field(default_factory=list)
-    write: Write = Write.NONE
-    record: SessionRecord | None = None  # CREATE / REPLACE / META: the record to store
-    expected_version: int = 0  # META
-    replaces: str | None = None  # REPLACE
-    question_id: str = ""  # ANSWER / NOTE
-    user: str = ""  # ANSWER / NOTE: the user key
-    name: str | None = None  # display name to store (never when anonymous)
-    answer: Answer | None = None
-    toggle: int | None = None
-    note: Note | None = None
-
-
-def refuse(lens: Lens, key: str, **values: object) -> Plan:
-    return Plan([Notice(lens.t(key, **values), Audience.EPHEMERAL, Tone.REFUSAL)])
+__all__ = ["SYSTEM_USER", "Context", "Lens", "Plan", "Write", "after_answer", "after_note", "plan", "prepare_answer"]
 
 
 def plan(ctx: Context, record: SessionRecord | None, event: Event) -> Plan:
@@ -152,9 +95,7 @@ def _create(ctx: Context, event: Event, old: SessionRecord | None) -> Plan:
     record = SessionRecord(meta=meta)
     messages: list[Message] = []
     if old is not None:
-        messages.append(
-            Notice(lens.t("restarted", name=meta.facilitator_name), Audience.CHANNEL, session_id=old.id)
-        )
+        messages.append(Notice(lens.t("restarted", name=meta.facilitator_name), Audience.CHANNEL, session_id=old.id))
     messages += [
         header_card(lens, record, CardMode.POST),
         Notice(lens.t("started", name=meta.facilitator_name), Audience.THREAD, session_id=meta.id),
@@ -170,7 +111,7 @@ def _already_running(ctx: Context, lens: Lens, record: SessionRecord, event: Eve
         "already_running", number=number, total=_total(lens, record), facilitator=record.meta.facilitator_name
     )
     notice = Notice(text + "\n" + status_text(lens, record), Audience.EPHEMERAL)
-    if event.kind is EventKind.START and _may_steer(ctx, record, event):
+    if event.kind is EventKind.START and may_steer(ctx, record, event):
         notice = replace(
             notice,
             text=notice.text + "\n" + lens.t("restart_hint"),
@@ -181,24 +122,7 @@ def _already_running(ctx: Context, lens: Lens, record: SessionRecord, event: Eve
 
 
 def _total(lens: Lens, record: SessionRecord) -> int:
-    return len(record.meta.path) + lens.flow.remaining(
-        record.meta.state, tally.SessionFacts(lens.dialogue, record)
-    )
-
-
-def _may_steer(ctx: Context, record: SessionRecord, event: Event) -> bool:
-    return (
-        event.user == SYSTEM_USER
-        or event.user in ctx.admins
-        or user_key(record.meta, event.user) == record.meta.facilitator
-    )
-
-
-def _not_facilitator(lens: Lens, record: SessionRecord, action: str) -> Plan:
-    return refuse(lens, "not_for_you", facilitator=record.meta.facilitator_name, action=lens.t(action))
-
-
-# --- answers and notes ----------------------------------------------------------------------
+    return len(record.meta.path) + lens.flow.remaining(record.meta.state, tally.SessionFacts(lens.dialogue, record))
 
 
 def prepare_answer(ctx: Context, lens: Lens, meta: SessionMeta, event: Event, question_id: str) -> Plan:
@@ -217,9 +141,7 @@ def prepare_answer(ctx: Context, lens: Lens, meta: SessionMeta, event: Event, qu
         user=user_key(meta, event.user),
         name=None if meta.anonymous else (event.user_name or event.user),
         answer=answer_or_error,
-        toggle=event.choices[0]
-        if event.toggle and question.kind == "multi" and len(event.choices) == 1
-        else None,
+        toggle=event.choices[0] if event.toggle and question.kind == "multi" and len(event.choices) == 1 else None,
     )
 
 
@@ -278,9 +200,7 @@ def after_answer(
     if not event.via_button:
         number = len(meta.path) if meta.state == done.question_id else ""
         answer = describe_answer(lens, done.question_id, done.answer)
-        messages.append(
-            Notice(lens.t("recorded", number=number, answer=answer), Audience.EPHEMERAL, Tone.SUCCESS)
-        )
+        messages.append(Notice(lens.t("recorded", number=number, answer=answer), Audience.EPHEMERAL, Tone.SUCCESS))
     question = ctx.dialogue.question(done.question_id)
     advance = bool(meta.quorum and not question.is_decision and respondents >= meta.quorum)
     return messages, advance
@@ -331,156 +251,20 @@ def after_note(ctx: Context, record: SessionRecord, done: Plan) -> list[Message]
 # --- facilitator moves ----------------------------------------------------------------------
 
 
-def _moved(record: SessionRecord) -> SessionRecord:
-    """A copy to change; the store bumps the version when it writes."""
-    meta = replace(record.meta, path=list(record.meta.path), skipped=list(record.meta.skipped))
-    return SessionRecord(
-        meta=meta, version=record.version, answers=record.answers, notes=record.notes, names=record.names
-    )
-
-
-def _advance(ctx: Context, lens: Lens, record: SessionRecord, event: Event, skip: bool) -> Plan:
-    if not _may_steer(ctx, record, event):
-        return _not_facilitator(lens, record, "action_skip" if skip else "action_next")
-    current = record.meta.state
-    if event.question_id and event.question_id != current:
-        return refuse(lens, "stale_button")
-    question = ctx.dialogue.question(current)
-    new = _moved(record)
-    if question.is_decision:
-        if skip:
-            return refuse(lens, "cannot_skip_decision")
-        decision = event.value or new.meta.decision or tally.plurality(question, record.answers_to(current))
-        if decision is None:
-            return refuse(lens, "decision_needed", tally=_decision_tally(lens, question, record))
-        new.meta.decision = decision
-    elif skip and current not in new.meta.skipped:
-        new.meta.skipped.append(current)
-    new.meta.updated_at = ctx.now.timestamp()
-    target = ctx.flow.next_of(current, tally.SessionFacts(ctx.dialogue, new))
-    messages: list[Message] = []
-    if question.is_decision:
-        messages.append(
-            Notice(
-                lens.t("decided", decision=lens.decision_label(new.meta.decision)),
-                Audience.THREAD,
-                Tone.SUCCESS,
-            )
-        )
-    if event.user == SYSTEM_USER:
-        messages.append(Notice(lens.t("auto_advanced", quorum=record.meta.quorum), Audience.THREAD))
-    if target == END:
-        new.meta.state = END
-        new.meta.status = FINISHED
-        new.meta.finished_at = ctx.now.timestamp()
-        revisit = revisit_date(lens, new, ctx.now.date())
-        new.meta.revisit = revisit.isoformat() if revisit else None
-    else:
-        new.meta.state = target
-        new.meta.path.append(target)
-    messages += [
-        question_card(lens, new, current, CardMode.UPDATE),
-        Notice(closed_report(lens, new, current), Audience.THREAD),
-    ]
-    if target == END:
-        messages += [
-            Notice(lens.t("finished"), Audience.THREAD, Tone.SUCCESS),
-            SummaryCard(build_summary(lens, new), Audience.CHANNEL),
-            header_card(lens, new, CardMode.UPDATE),
-        ]
-    else:
-        messages += [question_card(lens, new, target, CardMode.POST), header_card(lens, new, CardMode.UPDATE)]
-    return Plan(messages, Write.META, record=new, expected_version=record.version)
-
-
-def _decision_tally(lens: Lens, question: Question, record: SessionRecord) -> str:
-    counted = tally.counts(question, record.answers_to(question.id))
-    if not counted:
-        return lens.t("no_votes")
-    return ", ".join(
-        f"{lens.decision_label(question.options[n - 1].value)}: {c}" for n, c in sorted(counted.items())
-    )
-
-
-def _next(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Plan:
-    return _advance(ctx, lens, record, event, skip=False)
-
-
-def _skip(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Plan:
-    return _advance(ctx, lens, record, event, skip=True)
-
-
-def _decide(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Plan:
-    if not _may_steer(ctx, record, event):
-        return _not_facilitator(lens, record, "action_decide")
-    if not ctx.dialogue.question(record.meta.state).is_decision:
-        return refuse(lens, "decide_not_here")
-    return _advance(ctx, lens, record, event, skip=False)
-
-
-def _back(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Plan:
-    if not _may_steer(ctx, record, event):
-        return _not_facilitator(lens, record, "action_back")
-    current = record.meta.state
-    if event.question_id and event.question_id != current:
-        return refuse(lens, "stale_button")
-    if len(record.meta.path) < 2:
-        return refuse(lens, "at_start")
-    new = _moved(record)
-    new.meta.path.pop()
-    previous = new.meta.path[-1]
-    new.meta.state = previous
-    new.meta.updated_at = ctx.now.timestamp()
-    if previous in new.meta.skipped:
-        new.meta.skipped.remove(previous)
-    if ctx.dialogue.question(previous).is_decision:
-        new.meta.decision = None  # going back to the decision reopens it
-    messages: list[Message] = [
-        question_card(lens, new, current, CardMode.UPDATE),
-        question_card(lens, new, previous, CardMode.POST),
-        header_card(lens, new, CardMode.UPDATE),
-    ]
-    return Plan(messages, Write.META, record=new, expected_version=record.version)
-
-
-def _cancel(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Plan:
-    if not _may_steer(ctx, record, event):
-        return _not_facilitator(lens, record, "action_cancel")
-    new = _moved(record)
-    new.meta.status = CANCELLED
-    new.meta.updated_at = ctx.now.timestamp()
-    name = event.user_name or event.user
-    messages: list[Message] = [
-        question_card(lens, new, record.meta.state, CardMode.UPDATE),
-        header_card(lens, new, CardMode.UPDATE, cancelled_by=name),
-        Notice(lens.t("cancelled", name=name, days=ctx.session_ttl_days), Audience.CHANNEL),
-    ]
-    return Plan(messages, Write.META, record=new, expected_version=record.version)
-
-
 def _restart(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Plan:
-    if not _may_steer(ctx, record, event):
-        return _not_facilitator(lens, record, "action_restart")
+    if not may_steer(ctx, record, event):
+        return not_facilitator(lens, record, "action_restart")
     if not event.confirm:
         action = Action(EventKind.RESTART, lens.t("restart_confirm_button"), "danger", "confirm")
-        return Plan(
-            [Notice(lens.t("restart_confirm"), Audience.EPHEMERAL, actions=(action,), session_id=record.id)]
-        )
+        return Plan([Notice(lens.t("restart_confirm"), Audience.EPHEMERAL, actions=(action,), session_id=record.id)])
     plan_ = _create(ctx, replace(event, language=None), record)
     plan_.messages.insert(
         0,
         header_card(
-            lens, _cancelled_copy(record, ctx), CardMode.UPDATE, cancelled_by=event.user_name or event.user
+            lens, moves.cancelled_copy(record, ctx), CardMode.UPDATE, cancelled_by=event.user_name or event.user
         ),
     )
     return plan_
-
-
-def _cancelled_copy(record: SessionRecord, ctx: Context) -> SessionRecord:
-    new = _moved(record)
-    new.meta.status = CANCELLED
-    new.meta.updated_at = ctx.now.timestamp()
-    return new
 
 
 def _status(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Plan:
@@ -495,11 +279,11 @@ _HANDLERS: dict[EventKind, Callable[[Context, Lens, SessionRecord, Event], Plan]
     EventKind.ANSWER: _answer,
     EventKind.NOTE: _note,
     EventKind.STATUS: _status,
-    EventKind.NEXT: _next,
-    EventKind.SKIP: _skip,
-    EventKind.BACK: _back,
-    EventKind.DECIDE: _decide,
+    EventKind.NEXT: moves.next_question,
+    EventKind.SKIP: moves.skip,
+    EventKind.BACK: moves.back,
+    EventKind.DECIDE: moves.decide,
     EventKind.SUMMARY: _summary,
-    EventKind.CANCEL: _cancel,
+    EventKind.CANCEL: moves.cancel,
     EventKind.RESTART: _restart,
 }
