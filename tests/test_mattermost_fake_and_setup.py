@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.adapters.mattermost import MattermostApi, driver_options
+from bot.adapters.mattermost_api import MattermostApi, driver_options
 from bot.adapters.mattermost_setup import TRIGGER, setup_command
 from bot.config import load_settings
 from bot.errors import ConfigError, PlatformError

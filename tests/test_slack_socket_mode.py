@@ -38,9 +38,7 @@ def fake(socket_server: FakeSocketMode) -> Iterator[FakeSlackApi]:
     assert api.mentions() == []
 
 
-def test_slash_command_over_socket_mode(
-    fake: FakeSlackApi, socket_server: FakeSocketMode, store: Store
-) -> None:
+def test_slash_command_over_socket_mode(fake: FakeSlackApi, socket_server: FakeSocketMode, store: Store) -> None:
     # Socket Mode needs no signing secret and no public URL: only the bot token and the app token.
     settings = Settings.model_validate(
         {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_APP_TOKEN": "xapp-1-test", "SLACK_API_URL": fake.url}

@@ -1,6 +1,6 @@
 """Mattermost adapter: a custom slash command and interactive buttons/dialogs in, REST posts out.
 
-The only module in ``bot/`` that imports ``mattermostdriver`` (7.3.2, REST part only: no websocket).
+The REST client is :mod:`bot.adapters.mattermost_api` (the only importer of ``mattermostdriver``).
 
 Requests from Mattermost
     ``POST /mattermost/command``  custom slash command (form-encoded, token checked in constant time)
@@ -26,27 +26,14 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
-
-import requests
-from mattermostdriver import Driver
-from mattermostdriver.exceptions import (
-    ContentTooLarge,
-    FeatureDisabled,
-    InvalidOrMissingParameters,
-    MethodNotAllowed,
-    NoAccessTokenProvided,
-    NotEnoughPermissions,
-    ResourceNotFound,
-)
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from urllib.parse import parse_qs
 
 from bot.adapters import mattermost_render as render
+from bot.adapters.mattermost_api import MattermostApi, MattermostError
 from bot.coalesce import TallyCoalescer
 from bot.config import Settings
 from bot.core.messages import (
@@ -65,6 +52,7 @@ from bot.core.messages import (
 )
 from bot.errors import ConfigError, PlatformError
 from bot.http_types import HttpRequest, HttpResponse, Route
+from bot.workers import OrderedWorkers
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +71,7 @@ LAST_CARDS = 1024
 
 
 class Service(Protocol):
-    def handle_command(
-        self, channel: ChannelKey, text: str, user: str, user_name: str = ""
-    ) -> list[Message]: ...
+    def handle_command(self, channel: ChannelKey, text: str, user: str, user_name: str = "") -> list[Message]: ...
     def handle(self, channel: ChannelKey, event: Event) -> list[Message]: ...
     def question_card(self, session_id: str, question_id: str) -> QuestionCard | None: ...
     def ui(self, language: str | None) -> Mapping[str, str]: ...
@@ -97,268 +83,6 @@ class AdapterStore(Protocol):
     def claim_once(self, key: str, ttl_seconds: int = 86400) -> bool: ...
     def coalesce_enter(self, key: str, ttl_ms: int) -> bool: ...
     def coalesce_exit(self, key: str, ttl_ms: int) -> bool: ...
-
-
-# --------------------------------------------------------------------------------------------
-# REST client: mattermostdriver + bounded retries on 429 (X-Ratelimit-Reset) and connect errors
-# --------------------------------------------------------------------------------------------
-
-
-def driver_options(url: str, token: str, request_timeout: float = 10.0) -> dict[str, Any]:
-    """Split a full MATTERMOST_URL into the driver's scheme / host / int port / basepath."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"MATTERMOST_URL must be a full http(s) URL such as https://chat.example.com, got {url!r}"
-        )
-    host = parts.hostname
-    if ":" in host:  # IPv6 literal: the driver formats '{scheme}://{url}:{port}'
-        host = f"[{host}]"
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise ConfigError(f"MATTERMOST_URL has an invalid port: {url!r}") from None
-    prefix = parts.path.rstrip("/")
-    return {
-        "scheme": parts.scheme,
-        "url": host,
-        "port": int(port),
-        "basepath": f"{prefix}/api/v4",
-        "token": token,
-        "verify": True,
-        "request_timeout": request_timeout,
-        "keepalive": False,
-        "debug": False,
-    }
-
-
-# The driver re-raises these without the response (``from None``); the class is the status.
-_DRIVER_ERRORS: dict[type[BaseException], int] = {
-    InvalidOrMissingParameters: 400,
-    NoAccessTokenProvided: 401,
-    NotEnoughPermissions: 403,
-    ResourceNotFound: 404,
-    MethodNotAllowed: 405,
-    ContentTooLarge: 413,
-    FeatureDisabled: 501,
-}
-
-
-def _status(exc: BaseException) -> int | None:
-    for cls, status in _DRIVER_ERRORS.items():
-        if isinstance(exc, cls):
-            return status
-    response = getattr(exc, "response", None)
-    code = getattr(response, "status_code", None)
-    return int(code) if code is not None else None
-
-
-class MattermostApi:
-    """The REST calls the bot makes, through mattermostdriver, with retries and our own errors."""
-
-    def __init__(
-        self,
-        url: str,
-        token: str,
-        *,
-        request_timeout: float = 10.0,
-        max_attempts: int = 5,
-        max_wait: float = 60.0,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        self._driver = Driver(driver_options(url, token, request_timeout))
-        self._driver.client.token = token  # the driver only sets it in login(); set it up front
-        self._max_attempts = max_attempts
-        self._max_wait = max_wait
-        self._sleep = sleep
-        self.user_id = ""
-        self.username = ""
-
-    # --- retry policy ------------------------------------------------------------------------
-
-    def _retryable(self, idempotent: bool) -> Callable[[BaseException], bool]:
-        def check(exc: BaseException) -> bool:
-            status = _status(exc)
-            if status == 429:
-                return True  # refused before doing anything: always safe to repeat
-            if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.ReadTimeout):
-                return True  # could not connect: nothing was done
-            return bool(idempotent and status in (502, 503, 504))
-
-        return check
-
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if exc is not None and _status(exc) == 429:
-            headers = getattr(getattr(exc, "response", None), "headers", {}) or {}
-            try:
-                reset = float(headers.get("X-Ratelimit-Reset", "1"))
-            except ValueError:
-                reset = 1.0
-            log.warning("Mattermost rate limit hit; retrying in %.1fs", reset)
-            return min(max(reset, 0.05), self._max_wait)
-        return min(0.25 * 2 ** (state.attempt_number - 1), 5.0)
-
-    def _call(self, what: str, fn: Callable[[], Any], idempotent: bool = False) -> Any:
-        kwargs: dict[str, Any] = {}
-        if self._sleep is not None:
-            kwargs["sleep"] = self._sleep
-        retrying = Retrying(
-            retry=retry_if_exception(self._retryable(idempotent)),
-            wait=self._wait,
-            stop=stop_after_attempt(self._max_attempts),
-            reraise=True,
-            **kwargs,
-        )
-        try:
-            return retrying(fn)
-        except requests.RequestException as exc:
-            status = _status(exc)
-            raise PlatformError(
-                f"Mattermost {what} failed" + (f" (HTTP {status})" if status else "") + f": {exc}"
-            ) from exc
-
-    # --- calls -------------------------------------------------------------------------------
-
-    def login(self) -> dict[str, Any]:
-        """``GET /users/me`` with the bot token (what ``Driver.login()`` does)."""
-        try:
-            me = self._call("login (GET /users/me)", self._driver.login, idempotent=True)
-        except PlatformError as exc:
-            if isinstance(exc.__cause__, NoAccessTokenProvided):
-                raise ConfigError(
-                    "MATTERMOST_BOT_TOKEN was refused by Mattermost (401): check the bot's access token"
-                ) from None
-            raise
-        if not isinstance(me, dict) or "id" not in me:
-            raise PlatformError(
-                "Mattermost GET /users/me did not answer with a user (is MATTERMOST_URL right?)"
-            )
-        self.user_id, self.username = str(me["id"]), str(me.get("username", ""))
-        return me
-
-    def create_post(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("POST /posts", lambda: self._driver.posts.create_post(dict(body)))
-        return result
-
-    def patch_post(self, post_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = self._call(
-            "PUT /posts/{id}/patch",
-            lambda: self._driver.posts.patch_post(post_id, dict(body)),
-            idempotent=True,
-        )
-        return result
-
-    def ephemeral_post(self, user_id: str, post: Mapping[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = self._call(
-            "POST /posts/ephemeral",
-            lambda: self._driver.posts.create_ephemeral_post({"user_id": user_id, "post": dict(post)}),
-        )
-        return result
-
-    def upload_file(self, channel_id: str, filename: str, data: bytes, mime_type: str) -> str:
-        result = self._call(
-            "POST /files",
-            lambda: self._driver.files.upload_file(channel_id, {"files": (filename, data, mime_type)}),
-        )
-        try:
-            return str(result["file_infos"][0]["id"])
-        except (KeyError, IndexError, TypeError):
-            raise PlatformError(f"Mattermost POST /files answered without a file id: {result!r}") from None
-
-    def open_dialog(self, trigger_id: str, body: Mapping[str, Any]) -> None:
-        self._call(
-            "POST /actions/dialogs/open",
-            lambda: self._driver.client.post(
-                "/actions/dialogs/open", options={"trigger_id": trigger_id, **body}
-            ),
-        )
-
-    def team_by_name(self, name: str) -> dict[str, Any]:
-        result = self._call(
-            f"GET /teams/name/{name}", lambda: self._driver.teams.get_team_by_name(name), idempotent=True
-        )
-        if not isinstance(result, dict):
-            raise PlatformError(f"Mattermost GET /teams/name/{name} did not answer with JSON")
-        return result
-
-    def list_commands(self, team_id: str) -> list[dict[str, Any]]:
-        result = self._call(
-            "GET /commands",
-            lambda: self._driver.client.get("/commands", params={"team_id": team_id, "custom_only": "true"}),
-            idempotent=True,
-        )
-        if not isinstance(result, list):
-            raise PlatformError("Mattermost GET /commands did not answer with a list")
-        return result
-
-    def create_command(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = self._call(
-            "POST /commands", lambda: self._driver.client.post("/commands", options=dict(body))
-        )
-        return result
-
-    def update_command(self, command_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        # Not Commands.update_command: in 7.3.2 it builds '/commands' + id without the slash.
-        result: dict[str, Any] = self._call(
-            "PUT /commands/{id}",
-            lambda: self._driver.client.put(f"/commands/{command_id}", options=dict(body)),
-            idempotent=True,
-        )
-        return result
-
-
-# --------------------------------------------------------------------------------------------
-# Ordered background delivery
-# --------------------------------------------------------------------------------------------
-
-
-class OrderedWorkers:
-    """A small thread pool where jobs with the same key run one at a time, in submission order."""
-
-    def __init__(self, workers: int = 4) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mattermost-post")
-        self._queues: dict[object, deque[Callable[[], None]]] = {}
-        self._cond = threading.Condition()
-        self._pending = 0
-        self._closed = False
-
-    def submit(self, key: object, job: Callable[[], None]) -> None:
-        with self._cond:
-            if self._closed:
-                raise RuntimeError("the Mattermost delivery pool is shut down")
-            queue = self._queues.setdefault(key, deque())
-            queue.append(job)
-            self._pending += 1
-            start = len(queue) == 1
-        if start:
-            self._pool.submit(self._drain, key)
-
-    def _drain(self, key: object) -> None:
-        while True:
-            with self._cond:
-                job = self._queues[key][0]
-            try:
-                job()
-            except Exception:
-                log.exception("Mattermost delivery job failed")
-            with self._cond:
-                queue = self._queues[key]
-                queue.popleft()
-                self._pending -= 1
-                self._cond.notify_all()
-                if not queue:
-                    del self._queues[key]
-                    return
-
-    def wait_idle(self, timeout: float) -> bool:
-        with self._cond:
-            return self._cond.wait_for(lambda: self._pending == 0, timeout)
-
-    def shutdown(self, wait: bool = True) -> None:
-        with self._cond:
-            self._closed = True
-        self._pool.shutdown(wait=wait)
 
 
 # --------------------------------------------------------------------------------------------
@@ -404,10 +128,8 @@ class MattermostAdapter:
         self._signer = render.ContextSigner(settings.secret)
         self._tokens = tuple(tok.encode() for tok in settings.mattermost_command_tokens)
         self.action_url = settings.public_url.rstrip("/") + ACTIONS_PATH
-        self._workers = OrderedWorkers(workers)
-        self._coalescer = TallyCoalescer(
-            store, self._render_fresh, self._deliver_tally, window=coalesce_window
-        )
+        self._workers = OrderedWorkers(workers, name="mattermost-post")
+        self._coalescer = TallyCoalescer(store, self._render_fresh, self._deliver_tally, window=coalesce_window)
         self._last_cards: OrderedDict[tuple[str, str], QuestionCard] = OrderedDict()
         self._cards_guard = threading.Lock()
         self._locks: dict[ChannelKey, threading.Lock] = {}
@@ -458,10 +180,7 @@ class MattermostAdapter:
     def handle_command(self, request: HttpRequest) -> HttpResponse:
         if len(request.body) > MAX_REQUEST:
             return HttpResponse.json(413, {"error": "request too large"})
-        form = {
-            k: v[0]
-            for k, v in parse_qs(request.body.decode("utf-8", "replace"), keep_blank_values=True).items()
-        }
+        form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace"), keep_blank_values=True).items()}
         candidates = [form.get("token", "")]
         auth = request.headers.get("authorization", "")
         scheme, _, value = auth.partition(" ")
@@ -529,9 +248,7 @@ class MattermostAdapter:
             return self._button(payload)
         except Exception:
             log.exception("a Mattermost action failed")
-            return HttpResponse.json(
-                200, render.error_response(render.t(self._safe_ui(), None, "error_generic"))
-            )
+            return HttpResponse.json(200, render.error_response(render.t(self._safe_ui(), None, "error_generic")))
 
     def _refuse_forged(self, payload: Mapping[str, Any], what: str) -> HttpResponse:
         log.warning(
@@ -588,9 +305,7 @@ class MattermostAdapter:
             except ValueError:
                 return None
             value = ctx.get("v", "")
-            return Event(
-                kind, confirm=value == "confirm", value="" if value == "confirm" else value, **common
-            )
+            return Event(kind, confirm=value == "confirm", value="" if value == "confirm" else value, **common)
         return None
 
     def _run(self, channel: ChannelKey, event: Event, user_id: str) -> list[str]:
@@ -598,9 +313,7 @@ class MattermostAdapter:
         with self._lock(channel):
             messages = self._service.handle(channel, event)
             texts = [
-                m.text
-                for m in messages
-                if isinstance(m, Notice) and m.audience is Audience.EPHEMERAL and not m.actions
+                m.text for m in messages if isinstance(m, Notice) and m.audience is Audience.EPHEMERAL and not m.actions
             ]
             later = [
                 m
@@ -690,16 +403,12 @@ class MattermostAdapter:
             refusals = [
                 m
                 for m in messages
-                if isinstance(m, Notice)
-                and m.audience is Audience.EPHEMERAL
-                and m.tone in (Tone.REFUSAL, Tone.ERROR)
+                if isinstance(m, Notice) and m.audience is Audience.EPHEMERAL and m.tone in (Tone.REFUSAL, Tone.ERROR)
             ]
             later = [m for m in messages if m not in refusals]
             self._enqueue(channel, later, user_id)
         if refusals:  # keep the dialog open and say why, in the dialog itself
-            return HttpResponse.json(
-                200, {"error": render.neutralise(" ".join(n.text for n in refusals), 1000)}
-            )
+            return HttpResponse.json(200, {"error": render.neutralise(" ".join(n.text for n in refusals), 1000)})
         return HttpResponse.json(200, {})
 
     # --- delivery (worker threads, one channel at a time) ------------------------------------
@@ -767,9 +476,7 @@ class MattermostAdapter:
         earlier = self._store.get_ref(view.session_id, ref)
         if earlier:  # the question is asked again (back): retire the old post's buttons first
             try:
-                self._api.patch_post(
-                    earlier, render.question_post(replace(view, closed=True), self._target(channel))
-                )
+                self._api.patch_post(earlier, render.question_post(replace(view, closed=True), self._target(channel)))
             except PlatformError:
                 log.warning("could not close the earlier post of question %s", view.question_id)
         root = self._store.get_ref(view.session_id, "header") or ""
@@ -805,9 +512,7 @@ class MattermostAdapter:
             return
         self._api.patch_post(post_id, render.question_post(view, self._target(channel)))
 
-    def _deliver_notice(
-        self, channel: ChannelKey, notice: Notice, actor: str, session_id: str | None
-    ) -> None:
+    def _deliver_notice(self, channel: ChannelKey, notice: Notice, actor: str, session_id: str | None) -> None:
         body = render.notice_post(notice, self._target(channel))
         if notice.audience is Audience.EPHEMERAL:
             self._ephemeral(channel, actor, body)
@@ -823,11 +528,9 @@ class MattermostAdapter:
             return
         try:
             self._api.ephemeral_post(user_id, {"channel_id": channel.channel, **body})
-        except PlatformError as exc:
-            if isinstance(exc.__cause__, NotEnoughPermissions):
-                log.warning(
-                    "the bot lacks the create_post_ephemeral permission; a private notice was dropped"
-                )
+        except MattermostError as exc:
+            if exc.status == 403:
+                log.warning("the bot lacks the create_post_ephemeral permission; a private notice was dropped")
             else:
                 raise
 
@@ -841,9 +544,7 @@ class MattermostAdapter:
         if chart is not None:
             try:
                 file_ids.append(
-                    self._api.upload_file(
-                        channel.channel, "socialmedia-check-summary.png", chart, "image/png"
-                    )
+                    self._api.upload_file(channel.channel, "socialmedia-check-summary.png", chart, "image/png")
                 )
             except PlatformError:
                 log.exception("could not upload the summary chart; posting the summary without it")
@@ -906,9 +607,7 @@ def build_mattermost_adapter(
         raise ConfigError("the Mattermost adapter needs MATTERMOST_URL and MATTERMOST_BOT_TOKEN")
     assert settings.mattermost_url and settings.mattermost_bot_token
     client = api or MattermostApi(settings.mattermost_url, settings.mattermost_bot_token)
-    adapter = MattermostAdapter(
-        settings, service, store, client, workers=workers, coalesce_window=coalesce_window
-    )
+    adapter = MattermostAdapter(settings, service, store, client, workers=workers, coalesce_window=coalesce_window)
     if login:
         client.login()
     return adapter

@@ -291,9 +291,7 @@ class Target:
     signer: ContextSigner
 
 
-def _button(
-    target: Target, action_id: str, label: str, style: str = "default", **context: object
-) -> dict[str, Any]:
+def _button(target: Target, action_id: str, label: str, style: str = "default", **context: object) -> dict[str, Any]:
     if not action_id.isalnum():
         raise ValueError(f"Mattermost action ids must be alphanumeric: {action_id!r}")
     return {
@@ -398,11 +396,7 @@ def question_post(view: QuestionView, target: Target) -> dict[str, Any]:
     where = " · ".join(one_line(x, 80) for x in (view.phase, view.theme) if x)
     message = f"**{progress}**" + (f" · {where}" if where else "")
     colour = (
-        COLOURS["closed"]
-        if view.closed
-        else COLOURS["disagreement"]
-        if view.spread.disagreement
-        else COLOURS["open"]
+        COLOURS["closed"] if view.closed else COLOURS["disagreement"] if view.spread.disagreement else COLOURS["open"]
     )
     main: dict[str, Any] = {
         "fallback": question_fallback(view),
@@ -428,9 +422,7 @@ def question_post(view: QuestionView, target: Target) -> dict[str, Any]:
                     )
                 )
         else:
-            actions.append(
-                _button(target, "answer", t(ui, lang, "answer_button"), "primary", a="dlganswer", **common)
-            )
+            actions.append(_button(target, "answer", t(ui, lang, "answer_button"), "primary", a="dlganswer", **common))
         actions.append(_button(target, "note", t(ui, lang, "add_note"), a="dlgnote", **common))
         main["actions"] = actions
         facilitator = one_line(view.facilitator, 80)
@@ -467,9 +459,7 @@ def header_post(card: HeaderCard) -> dict[str, Any]:
         "color": colour,
         "title": one_line(card.title, 200),
         "text": neutralise("\n\n".join(text), 4000),
-        "fields": [
-            {"short": True, "title": t(ui, lang, "facilitator"), "value": one_line(card.facilitator, 80)}
-        ],
+        "fields": [{"short": True, "title": t(ui, lang, "facilitator"), "value": one_line(card.facilitator, 80)}],
         "footer": one_line(card.status_line, 300),
     }
     message = f"### {one_line(card.title, 200)}"
@@ -480,9 +470,7 @@ def notice_attachments(notice: Notice, target: Target, language: str | None = No
     """Buttons of a notice (e.g. "restart confirm"), as one attachment; empty when it has none."""
     if not notice.actions:
         return []
-    actions = [
-        _notice_button(target, i, action, notice.session_id) for i, action in enumerate(notice.actions)
-    ]
+    actions = [_notice_button(target, i, action, notice.session_id) for i, action in enumerate(notice.actions)]
     return [
         {
             "fallback": neutralise(notice.text, 500),
@@ -526,9 +514,7 @@ def summary_markdown(summary: Summary) -> str:
             spread = ""
             if theme.minimum is not None and theme.maximum is not None and theme.maximum > theme.minimum:
                 spread = f" ({_fmt_number(theme.minimum)}–{_fmt_number(theme.maximum)})"
-            lines.append(
-                f"`{bar(share)}` **{title}**: {_fmt_number(theme.average)}/{theme.scale_max}{spread}"
-            )
+            lines.append(f"`{bar(share)}` **{title}**: {_fmt_number(theme.average)}/{theme.scale_max}{spread}")
         for flagged in theme.disagreements:
             lines.append(f"- ⚠️ {t(ui, lang, 'disagreement')}: {one_line(flagged, 300)}")
     answered = [q for q in summary.questions if not q.unanswered]
@@ -622,9 +608,7 @@ def _dialog(
             "introduction_text": neutralise(intro, 2000),
             "elements": [
                 {
-                    "display_name": one_line(
-                        label if len(label) <= MAX_DIALOG_LABEL else title, MAX_DIALOG_LABEL
-                    ),
+                    "display_name": one_line(label if len(label) <= MAX_DIALOG_LABEL else title, MAX_DIALOG_LABEL),
                     "name": "text",
                     "type": "textarea",
                     "placeholder": one_line(placeholder or label, 150),

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.adapters.mattermost import COMMAND_PATH, MattermostApi
+from bot.adapters.mattermost import COMMAND_PATH
+from bot.adapters.mattermost_api import MattermostApi
 from bot.config import Settings
 from bot.errors import ConfigError, PlatformError
 
@@ -59,9 +60,7 @@ def setup_command(
     except PlatformError as exc:
         raise ConfigError(f"team {team_name!r} was not found on {settings.mattermost_url} ({exc})") from None
     team_id = str(team["id"])
-    existing = [
-        c for c in client.list_commands(team_id) if c.get("trigger") == TRIGGER and not c.get("delete_at")
-    ]
+    existing = [c for c in client.list_commands(team_id) if c.get("trigger") == TRIGGER and not c.get("delete_at")]
     fields = {**COMMAND_FIELDS, "team_id": team_id, "url": command_url}
     if existing:
         current = existing[0]
@@ -82,9 +81,7 @@ def setup_command(
         f"MATTERMOST_COMMAND_TOKEN={','.join(tokens)}",
     ]
     if len(existing) > 1:
-        lines.append(
-            f"Note: {len(existing)} commands use /{TRIGGER} in this team; only the first was updated."
-        )
+        lines.append(f"Note: {len(existing)} commands use /{TRIGGER} in this team; only the first was updated.")
     report = "\n".join(lines)
     if echo is not None:
         echo(report)

@@ -1,0 +1,646 @@
+"""Block Kit rendering of the neutral messages. Pure: dicts in, dicts out, no SDK import.
+
+Every user-supplied string (names, notes, typed answers) that lands in ``mrkdwn`` or in a message's
+top-level ``text`` goes through :func:`esc`, so ``<!here>``, ``<!channel>``, ``<!subteam^…>``,
+``<@U…>`` and ``<#C…>`` arrive as harmless text. Engine texts are escaped too (they may quote user
+input, e.g. a display name). Everything is clipped to Block Kit's limits (section text 3000, button
+and option text 75, header 150, modal title 24, at most 50 blocks per message).
+
+Interactive elements carry a compact JSON ``value`` (:class:`Ref`): session id, question id and option
+number, so a click can be routed to the right check and stale buttons refused by the engine.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core import render_text
+from bot.core.messages import (
+    Audience,
+    EventKind,
+    HeaderCard,
+    Notice,
+    QuestionView,
+    Summary,
+    Tone,
+)
+
+Block = dict[str, Any]
+
+# --- Block Kit limits (https://docs.slack.dev/reference/block-kit) -----------------------------
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_CONTEXT = 3000
+MAX_HEADER = 150
+MAX_BUTTON = 75
+MAX_OPTION = 75
+MAX_OPTION_VALUE = 150
+MAX_PLACEHOLDER = 150
+MAX_MODAL_TITLE = 24
+MAX_MODAL_BUTTON = 24
+MAX_LABEL = 2000
+MAX_INPUT = 3000
+MAX_FALLBACK = 3000  # top-level text: Slack truncates at 40k; notifications need far less
+MAX_CHECKBOXES = 10
+MAX_BUTTON_OPTIONS = 10  # more options than this become a select menu
+MAX_SELECT_OPTIONS = 100
+MAX_MESSAGE_CHARS = 12000  # keep one message readable (and well under Slack's msg_too_long)
+
+# --- action ids and callback ids ----------------------------------------------------------------
+PREFIX = "smc:"
+ANSWER = "smc:answer"  # + ":<n>" per option button
+SELECT = "smc:select"  # static_select for a single choice with many options
+MULTI = "smc:multi"  # checkboxes / multi_static_select
+TEXT = "smc:text"  # opens the answer modal
+NOTE = "smc:note"  # opens the note modal
+NEXT = "smc:next"
+BACK = "smc:back"
+SKIP = "smc:skip"
+NOTICE_ACTION = "smc:act"  # + ":<i>" buttons attached to a notice
+NOTE_VIEW = "smc:note_view"
+ANSWER_VIEW = "smc:answer_view"
+INPUT_BLOCK = "smc_input"
+INPUT_ACTION = "value"
+
+FACILITATOR_ACTIONS = {NEXT: EventKind.NEXT, BACK: EventKind.BACK, SKIP: EventKind.SKIP}
+
+_DEFAULT_UI: dict[str, str] = {
+    "next": "Next",
+    "back": "Back",
+    "skip": "Skip",
+    "add_note": "Add a note",
+    "answer_button": "Answer…",
+    "note_title": "Add a note",
+    "note_label": "Your note",
+    "answer_title": "Your answer",
+    "answer_label": "Your answer",
+    "submit": "Save",
+    "close": "Cancel",
+    "answered_by": "Answered by",
+    "no_answers_yet": "No answers yet",
+    "answers_count": "{n} answered",
+    "disagreement": "Disagreement",
+    "agreement": "The team agrees",
+    "progress": "Question {number} of {total}",
+    "closed": "Closed",
+    "skipped": "Skipped",
+    "facilitator": "Facilitator",
+    "summary_title": "Summary",
+    "decision": "Decision",
+    "owner": "Owner",
+    "revisit": "Look again on",
+    "channels": "Channels",
+    "domain": "Domain",
+    "concerns": "Open concerns",
+    "participants": "Participants",
+    "chart_alt": "Per-theme averages",
+    "select_placeholder": "Choose…",
+    "error_generic": "Something went wrong on our side; nothing was lost.",
+    "too_long": "That text is too long (at most {max} characters).",
+    "reasons": "Reasons",
+    "pilot_scope": "Pilot scope",
+    "reconsider": "Look sooner if",
+    "no_concerns": "No open concerns were noted.",
+    "participants_count": "{n} participants",
+    "themes_header": "Where we stand per theme",
+    "not_answered": "not answered",
+    "anonymous_note": "Anonymous check.",
+    "notes_count": "{n} notes",
+    "quorum_note": "Moves on by itself once {quorum} people have answered.",
+    "summary_so_far": "Summary so far",
+}
+
+
+def t(ui: Mapping[str, str], key: str, **values: object) -> str:
+    """A UI string of the session's language (English default when a key is missing)."""
+    text = ui.get(key) or _DEFAULT_UI.get(key, key)
+    if values:
+        try:
+            return text.format(**values)
+        except (KeyError, IndexError, ValueError):
+            return text
+    return text
+
+
+# --- text safety --------------------------------------------------------------------------------
+
+_ENTITY_TAIL = re.compile(r"&[a-z]{0,3}$")
+
+
+def esc(text: object) -> str:
+    """Escape for mrkdwn/``text``: ``&``, ``<``, ``>`` (Slack's three control characters)."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    """At most ``limit`` characters, ending in "…" when cut; never splits an escape entity."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 0)]
+    cut = _ENTITY_TAIL.sub("", cut)
+    return cut + "…"
+
+
+def md(text: object, limit: int = MAX_SECTION) -> Block:
+    """A mrkdwn text object from already-escaped text."""
+    return {"type": "mrkdwn", "text": clip(str(text), limit) or " "}
+
+
+def plain(text: object, limit: int) -> Block:
+    """A plain_text object (Slack never parses mentions in plain_text)."""
+    value = " ".join(str(text).split()) if limit <= MAX_BUTTON else str(text)
+    return {"type": "plain_text", "text": clip(value, limit) or " ", "emoji": True}
+
+
+def section(text: str) -> Block:
+    return {"type": "section", "text": md(text)}
+
+
+def context(*parts: str) -> Block:
+    elements = [md(p, MAX_CONTEXT) for p in parts if p][:10]
+    return {"type": "context", "elements": elements or [md(" ")]}
+
+
+def fallback(text: str) -> str:
+    """Top-level ``text`` (notifications, screen readers): escaped and clipped."""
+    return clip(esc(text).strip(), MAX_FALLBACK) or " "
+
+
+def _plain_or(render: Any, value: Any, short: str) -> str:
+    """The engine's plain-text rendering as fallback text; ``short`` if the ui lacks a key."""
+    try:
+        return str(render(value))
+    except (KeyError, IndexError, ValueError):
+        return short
+
+
+# --- values carried by buttons and modals --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ref:
+    """What a button or modal belongs to."""
+
+    session_id: str
+    question_id: str = ""
+    number: int = 0  # option number (1-based) for answer buttons
+    channel: str = ""  # modals: the channel the check runs in
+    kind: str = ""  # notice actions: the EventKind value
+    value: str = ""  # notice actions: extra argument (e.g. "confirm")
+
+    def encode(self) -> str:
+        data: dict[str, Any] = {"s": self.session_id}
+        for key, val in (
+            ("q", self.question_id),
+            ("n", self.number),
+            ("c", self.channel),
+            ("k", self.kind),
+            ("v", self.value),
+        ):
+            if val:
+                data[key] = val
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, raw: str | None) -> Ref | None:
+        try:
+            data = json.loads(raw or "")
+            if not isinstance(data, dict) or not isinstance(data.get("s"), str):
+                return None
+            return cls(
+                session_id=data["s"],
+                question_id=str(data.get("q", "")),
+                number=int(data.get("n", 0)),
+                channel=str(data.get("c", "")),
+                kind=str(data.get("k", "")),
+                value=str(data.get("v", "")),
+            )
+        except (ValueError, TypeError):
+            return None
+
+
+def _button(action_id: str, label: str, ref: Ref, style: str | None = None) -> Block:
+    button: Block = {
+        "type": "button",
+        "action_id": action_id,
+        "text": plain(label, MAX_BUTTON),
+        "value": ref.encode(),
+    }
+    if style in ("primary", "danger"):
+        button["style"] = style
+    return button
+
+
+def _option(label: str, value: str) -> Block:
+    return {"text": plain(label, MAX_OPTION), "value": value[:MAX_OPTION_VALUE]}
+
+
+# --- header ----------------------------------------------------------------------------------------
+
+_STATE_ICON = {
+    "running": ":large_green_circle:",
+    "finished": ":white_check_mark:",
+    "cancelled": ":no_entry_sign:",
+}
+
+
+def header_message(card: HeaderCard) -> dict[str, Any]:
+    ui = card.ui
+    blocks: list[Block] = [{"type": "header", "text": plain(card.title, MAX_HEADER)}]
+    if card.intro and card.state == "running":
+        blocks.append(section(esc(card.intro)))
+    notes = []
+    if card.anonymous:
+        notes.append(":bust_in_silhouette: " + esc(t(ui, "anonymous_note")))
+    if card.quorum:
+        notes.append(esc(t(ui, "quorum_note", quorum=card.quorum)))
+    blocks.append(context(f"{_STATE_ICON.get(card.state, '')} {esc(card.status_line)}".strip(), *notes))
+    short = f"{card.title} · {card.status_line}"
+    return {"text": fallback(_plain_or(render_text.header_text, card, short)), "blocks": blocks}
+
+
+# --- question ------------------------------------------------------------------------------------
+
+_BAR = 10
+
+
+def bar(fraction: float, width: int = _BAR) -> str:
+    filled = max(0, min(width, round(fraction * width)))
+    return "█" * filled + "░" * (width - filled)
+
+
+def progress(view: QuestionView) -> str:
+    return t(view.ui, "progress", number=view.number, total=view.total)
+
+
+def _option_lines(view: QuestionView) -> list[str]:
+    # Bars are shares of the people who answered (a multi-choice option can reach everyone).
+    most = max(view.respondent_count, *(o.count for o in view.options), 1)
+    lines = []
+    for o in view.options:
+        line = f"`{o.number}` {esc(o.label)}   `{bar(o.count / most)}` *{o.count}*"
+        if o.voters and not view.anonymous:
+            line += " · " + esc(", ".join(o.voters))
+        lines.append(line)
+    return lines
+
+
+def _text_answer_lines(view: QuestionView) -> list[str]:
+    lines = []
+    for answer in view.text_answers:
+        quote = esc(answer.text).replace("\n", "\n>")
+        author = "" if view.anonymous or not answer.author else f" — _{esc(answer.author)}_"
+        lines.append(f">{quote}{author}")
+    return lines
+
+
+def pack(lines: Iterable[str], limit: int = MAX_SECTION, separator: str = "\n") -> list[str]:
+    """Join lines into chunks of at most ``limit`` characters (over-long lines are clipped)."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        line = clip(line, limit)
+        candidate = f"{current}{separator}{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _tally_blocks(view: QuestionView, budget: int) -> list[Block]:
+    ui = view.ui
+    blocks: list[Block] = []
+    if view.options:
+        blocks += [section(chunk) for chunk in pack(_option_lines(view))]
+    if view.text_answers:
+        chunks = pack(_text_answer_lines(view))
+        if len(chunks) > budget:
+            hidden = len(chunks) - budget + 1
+            chunks = chunks[: budget - 1] + [f"_… +{hidden}_"]
+        blocks += [section(chunk) for chunk in chunks]
+    count = view.respondent_count
+    who = esc(t(ui, "answers_count", n=count)) if count else esc(t(ui, "no_answers_yet"))
+    if count and view.respondents and not view.anonymous:
+        who += f" · {esc(t(ui, 'answered_by'))}: " + esc(", ".join(view.respondents))
+    spread = view.spread
+    if spread.average is not None and spread.minimum is not None:
+        who += f" · ⌀ {spread.average:.1f} ({spread.minimum}–{spread.maximum})"
+    blocks.append(context(":busts_in_silhouette: " + who))
+    if spread.disagreement:
+        reason = f" — {esc(spread.reason)}" if spread.reason else ""
+        blocks.append(section(f":warning: *{esc(t(ui, 'disagreement'))}*{reason}"))
+    return blocks
+
+
+def _answer_elements(view: QuestionView) -> list[Block]:
+    ui = view.ui
+    base = Ref(view.session_id, view.question_id)
+    if view.kind in ("text", "date"):
+        return [_button(TEXT, t(ui, "answer_button"), base, "primary")]
+    options = view.options[:MAX_SELECT_OPTIONS]
+    if view.kind == "multi":
+        opts = [_option(f"{o.number}. {o.label}", str(o.number)) for o in options]
+        if len(options) <= MAX_CHECKBOXES:
+            return [{"type": "checkboxes", "action_id": MULTI, "options": opts}]
+        return [
+            {
+                "type": "multi_static_select",
+                "action_id": MULTI,
+                "options": opts,
+                "placeholder": plain(t(ui, "select_placeholder"), MAX_PLACEHOLDER),
+            }
+        ]
+    if len(options) <= MAX_BUTTON_OPTIONS:
+        return [
+            _button(
+                f"{ANSWER}:{o.number}",
+                f"{o.number}. {o.label}",
+                Ref(view.session_id, view.question_id, o.number),
+            )
+            for o in options
+        ]
+    return [
+        {
+            "type": "static_select",
+            "action_id": SELECT,
+            "options": [_option(f"{o.number}. {o.label}", str(o.number)) for o in options],
+            "placeholder": plain(t(ui, "select_placeholder"), MAX_PLACEHOLDER),
+        }
+    ]
+
+
+def question_message(view: QuestionView) -> dict[str, Any]:
+    """The thread message of one question: progress, text, live tally, and (while open) its buttons."""
+    ui = view.ui
+    ref = Ref(view.session_id, view.question_id)
+    top: list[Block] = [
+        context(f"*{esc(progress(view))}* · {esc(view.phase)} · {esc(view.theme)}"),
+        section(f"*{esc(view.text)}*"),
+    ]
+    if view.help:
+        top.append(context(esc(view.help)))
+    controls: list[Block] = []
+    footer_parts = [f"{esc(t(ui, 'facilitator'))}: {esc(view.facilitator)}"]
+    if view.notes_count:
+        footer_parts.append(f":memo: {view.notes_count}")
+    if view.closed:
+        state = t(ui, "skipped") if view.skipped else t(ui, "closed")
+        top.insert(1, context(f":lock: *{esc(state)}*"))
+    else:
+        # Selects and checkboxes carry no value of their own: the block id says what they belong to.
+        answer_block_id = ref.encode()
+        if len(answer_block_id) > 255:
+            answer_block_id = f"a:{view.question_id}"[:255]
+        controls.append({"type": "actions", "block_id": answer_block_id, "elements": _answer_elements(view)})
+        controls.append(
+            {
+                "type": "actions",
+                "block_id": "controls",
+                "elements": [
+                    _button(NOTE, t(ui, "add_note"), ref),
+                    _button(NEXT, t(ui, "next"), ref, "primary"),
+                    _button(BACK, t(ui, "back"), ref),
+                    _button(SKIP, t(ui, "skip"), ref),
+                ],
+            }
+        )
+    footer = [context(*footer_parts)]
+    budget = MAX_BLOCKS - len(top) - len(controls) - len(footer) - 3  # room for counts/disagreement
+    blocks = top + _tally_blocks(view, budget) + controls + footer
+    text = _plain_or(render_text.question_text, view, f"{progress(view)}: {view.text}")
+    return {"text": fallback(text), "blocks": blocks[:MAX_BLOCKS]}
+
+
+# --- modals ---------------------------------------------------------------------------------------
+
+
+def _modal(
+    callback_id: str,
+    title: str,
+    label: str,
+    ui: Mapping[str, str],
+    ref: Ref,
+    *,
+    question: str,
+    max_length: int,
+    multiline: bool,
+    hint: str = "",
+) -> Block:
+    element: Block = {
+        "type": "plain_text_input",
+        "action_id": INPUT_ACTION,
+        "multiline": multiline,
+        "max_length": max(1, min(max_length, MAX_INPUT)),
+    }
+    input_block: Block = {
+        "type": "input",
+        "block_id": INPUT_BLOCK,
+        "label": plain(label, MAX_LABEL),
+        "element": element,
+    }
+    if hint:
+        input_block["hint"] = plain(hint, MAX_LABEL)
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": plain(title, MAX_MODAL_TITLE),
+        "submit": plain(t(ui, "submit"), MAX_MODAL_BUTTON),
+        "close": plain(t(ui, "close"), MAX_MODAL_BUTTON),
+        "private_metadata": ref.encode(),
+        "blocks": [section(f"*{esc(question)}*"), input_block],
+    }
+
+
+def note_modal(view: QuestionView, channel: str, max_length: int) -> Block:
+    ref = Ref(view.session_id, view.question_id, channel=channel)
+    return _modal(
+        NOTE_VIEW,
+        t(view.ui, "note_title"),
+        t(view.ui, "note_label"),
+        view.ui,
+        ref,
+        question=view.text,
+        max_length=max_length,
+        multiline=True,
+    )
+
+
+def answer_modal(view: QuestionView, channel: str, max_length: int) -> Block:
+    ref = Ref(view.session_id, view.question_id, channel=channel)
+    return _modal(
+        ANSWER_VIEW,
+        t(view.ui, "answer_title"),
+        t(view.ui, "answer_label"),
+        view.ui,
+        ref,
+        question=view.text,
+        max_length=max_length,
+        multiline=view.kind == "text",
+        hint=view.help if view.kind == "date" else "",
+    )
+
+
+# --- notices ---------------------------------------------------------------------------------------
+
+_TONE_ICON = {
+    Tone.INFO: "",
+    Tone.SUCCESS: ":white_check_mark: ",
+    Tone.REFUSAL: ":raised_hand: ",
+    Tone.ERROR: ":warning: ",
+}
+
+
+def notice_message(notice: Notice) -> dict[str, Any]:
+    text = _TONE_ICON.get(notice.tone, "") + esc(notice.text)
+    blocks: list[Block] = [section(chunk) for chunk in pack(text.split("\n"))][: MAX_BLOCKS - 1]
+    if notice.actions:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "notice_actions",
+                "elements": [
+                    _button(
+                        f"{NOTICE_ACTION}:{i}",
+                        a.label,
+                        Ref(notice.session_id or "", kind=a.event.value, value=a.value),
+                        a.style,
+                    )
+                    for i, a in enumerate(notice.actions[:25])
+                ],
+            }
+        )
+    return {"text": fallback(render_text.notice_text(notice)), "blocks": blocks}
+
+
+def error_message(ui: Mapping[str, str]) -> dict[str, Any]:
+    return notice_message(Notice(t(ui, "error_generic"), Audience.EPHEMERAL, Tone.ERROR))
+
+
+# --- summary ----------------------------------------------------------------------------------------
+
+
+def _theme_lines(summary: Summary) -> list[str]:
+    ui = summary.ui
+    lines = []
+    for theme in summary.themes:
+        if theme.average is None:
+            line = f"*{esc(theme.title)}*\n`{'·' * _BAR}` _{esc(t(ui, 'not_answered'))}_"
+        else:
+            scale = max(theme.scale_max, 1)
+            line = f"*{esc(theme.title)}*\n`{bar(theme.average / scale)}` *{theme.average:.1f}* / {scale}"
+            if theme.minimum is not None and theme.maximum is not None:
+                line += f"  ({theme.minimum:g}–{theme.maximum:g})"
+        line += f" · {theme.answered}/{theme.questions}"
+        for question in theme.disagreements:
+            line += f"\n:warning: {esc(t(ui, 'disagreement'))}: {esc(question)}"
+        lines.append(line)
+    return lines
+
+
+def _decision_lines(summary: Summary) -> list[str]:
+    ui = summary.ui
+    d = summary.decision
+    mark = " :white_check_mark:" if d.confirmed else ""
+    lines = [f"*{esc(t(ui, 'decision'))}:* {esc(d.label)}{mark}"]
+    if d.reasons:
+        lines.append(f"*{esc(t(ui, 'reasons'))}:* " + esc("; ".join(d.reasons)))
+    if d.owner:
+        lines.append(f"*{esc(t(ui, 'owner'))}:* {esc(d.owner)}")
+    if d.channels:
+        lines.append(f"*{esc(t(ui, 'channels'))}:* " + esc(", ".join(d.channels)))
+    if d.domain:
+        lines.append(f"*{esc(t(ui, 'domain'))}:* " + esc(", ".join(d.domain)))
+    if d.pilot_scope:
+        lines.append(f"*{esc(t(ui, 'pilot_scope'))}:* {esc(d.pilot_scope)}")
+    if d.reconsider:
+        lines.append(f"*{esc(t(ui, 'reconsider'))}:* {esc(d.reconsider)}")
+    if d.revisit_text:
+        lines.append(f"*{esc(t(ui, 'revisit'))}:* {esc(d.revisit_text)}")
+    return lines
+
+
+def _question_lines(summary: Summary) -> list[str]:
+    ui = summary.ui
+    lines = []
+    for q in summary.questions:
+        head = f"*{q.number}. {esc(q.text)}*"
+        if q.skipped:
+            lines.append(f"{head}\n_{esc(t(ui, 'skipped'))}_")
+            continue
+        if q.unanswered:
+            lines.append(f"{head}\n_{esc(t(ui, 'not_answered'))}_")
+            continue
+        body: list[str] = []
+        for o in q.options:
+            if o.count == 0:
+                continue
+            line = f"• {esc(o.label)}: *{o.count}*"
+            if o.voters and not summary.anonymous:
+                line += " (" + esc(", ".join(o.voters)) + ")"
+            body.append(line)
+        for a in q.text_answers:
+            author = "" if summary.anonymous or not a.author else f" — _{esc(a.author)}_"
+            body.append("• " + esc(a.text).replace("\n", " ") + author)
+        if q.spread.disagreement:
+            reason = f" — {esc(q.spread.reason)}" if q.spread.reason else ""
+            body.append(f":warning: {esc(t(ui, 'disagreement'))}{reason}")
+        lines.append("\n".join([head, *body]))
+    return lines
+
+
+def summary_messages(summary: Summary) -> list[dict[str, Any]]:
+    """The summary as one or more messages (each within 50 blocks): the first carries the decision,
+    the per-theme bars, concerns and participants; the rest continue with every question's answers."""
+    ui = summary.ui
+    title = t(ui, "summary_title" if summary.final else "summary_so_far")
+    blocks: list[Block] = [{"type": "header", "text": plain(f"{title}: {summary.title}", MAX_HEADER)}]
+    blocks += [section(chunk) for chunk in pack(_decision_lines(summary))]
+    blocks.append({"type": "divider"})
+    blocks.append(section(f"*{esc(t(ui, 'themes_header'))}*"))
+    blocks += [section(chunk) for chunk in pack(_theme_lines(summary), separator="\n\n")]
+    blocks.append({"type": "divider"})
+    concerns = [
+        f"• {esc(n.question)}: {esc(n.text)}" + ("" if summary.anonymous or not n.author else f" — _{esc(n.author)}_")
+        for n in summary.concerns
+    ]
+    blocks.append(section(f"*{esc(t(ui, 'concerns'))}*"))
+    blocks += [section(chunk) for chunk in pack(concerns or [f"_{esc(t(ui, 'no_concerns'))}_"])]
+    if summary.participants and not summary.anonymous:
+        people = f"*{esc(t(ui, 'participants'))}:* " + esc(", ".join(summary.participants))
+    else:
+        people = esc(t(ui, "participants_count", n=summary.participant_count))
+    blocks.append(context(":busts_in_silhouette: " + people))
+    details = [section(chunk) for chunk in pack(_question_lines(summary), separator="\n\n")]
+    decision = summary.decision.label
+    text = fallback(
+        _plain_or(render_text.summary_text, summary, f"{title}: {summary.title} · {t(ui, 'decision')}: {decision}")
+    )
+    messages: list[dict[str, Any]] = []
+    for chunk in _chunks(blocks + ([{"type": "divider"}] if details else []) + details, MAX_BLOCKS):
+        messages.append({"text": text if not messages else fallback(f"{title}: {summary.title} (…)"), "blocks": chunk})
+    return messages
+
+
+def _chunks(blocks: Sequence[Block], size: int, max_chars: int = MAX_MESSAGE_CHARS) -> list[list[Block]]:
+    """Split blocks into messages of at most ``size`` blocks and about ``max_chars`` characters of text."""
+    out: list[list[Block]] = []
+    current: list[Block] = []
+    chars = 0
+    for block in blocks:
+        weight = len(json.dumps(block, ensure_ascii=False))
+        if current and (len(current) >= size or chars + weight > max_chars):
+            out.append(current)
+            current, chars = [], 0
+        current.append(block)
+        chars += weight
+    if current:
+        out.append(current)
+    return out or [[]]
