@@ -1,23 +1,23 @@
 # Two commands on a fresh machine:   make console   ·   make test
-# Both create .venv, install the bot into it, and install redis-server when it is missing.
+# Both create .venv, install the bot into it, and install redis-server (tests: also jq, curl) when missing.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: console test bench redis clean
+.PHONY: console test bench clean
 
-console: $(VENV)/.installed redis  ## run the bot as a local team chat in the terminal
+console: $(VENV)/.installed  ## run the bot as a local team chat in the terminal
+	@scripts/ensure-system-deps.sh
 	$(BIN)/socialmedia-check console
 
-test: $(VENV)/.test-installed redis  ## run the whole test suite (starts its own redis-server)
+test: $(VENV)/.test-installed  ## run the whole test suite (starts its own redis-server)
+	@scripts/ensure-system-deps.sh test
 	$(BIN)/python -m pytest
 
-bench: $(VENV)/.installed redis  ## the answer-path benchmark
+bench: $(VENV)/.installed  ## the answer-path benchmark
+	@scripts/ensure-system-deps.sh
 	$(BIN)/python bench/answers.py
-
-redis:
-	@scripts/ensure-redis.sh
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core.dialogue import packaged_ui
 from bot.core.messages import (
     Action,
     Audience,
@@ -62,111 +63,14 @@ COLOURS = {
 BUTTON_STYLES = {"default": "default", "primary": "primary", "danger": "danger"}
 
 # Short phrases the engine's UI catalogue may not carry; the catalogue wins when it has the key.
-_FALLBACK_UI: dict[str, dict[str, str]] = {
-    "en": {
-        "next": "Next",
-        "back": "Back",
-        "skip": "Skip",
-        "add_note": "Add a note",
-        "answer_button": "Answer…",
-        "note_title": "Add a note",
-        "note_label": "Note",
-        "answer_title": "Your answer",
-        "answer_label": "Answer",
-        "submit": "Submit",
-        "answered_by": "Answered by",
-        "no_answers_yet": "No answers yet.",
-        "answers_count": "{n} answered",
-        "disagreement": "Disagreement",
-        "progress": "Question {number} of {total}",
-        "closed": "Closed",
-        "skipped": "Skipped",
-        "facilitator": "Facilitator",
-        "summary_title": "Summary",
-        "decision": "Decision",
-        "owner": "Owner",
-        "revisit": "Revisit",
-        "channels": "Channels",
-        "domain": "Domain",
-        "concerns": "Concerns",
-        "participants": "Participants",
-        "chart_alt": "Chart of the average per theme",
-        "stale_button": "That button belongs to an earlier question or check; nothing was recorded.",
-        "error_generic": "Something went wrong on our side; nothing was lost. Please try again.",
-        "too_long": "That text is too long (at most {max} characters).",
-        "multi_hint": "Pick every option that applies; click again to remove one.",
-        "summary_so_far": "Summary so far",
-        "themes_header": "Where we stand per theme",
-        "not_answered": "not answered",
-        "undecided": "not decided yet",
-        "reasons": "Reasons",
-        "pilot_scope": "Pilot scope",
-        "reconsider": "Look sooner if",
-        "not_set": "not set",
-        "no_concerns": "No open concerns were noted.",
-        "participants_count": "{n} participants",
-        "anonymous_note": "Anonymous check: no message links a person to an answer.",
-        "quorum_note": "Moves on by itself once {quorum} people have answered.",
-        "date_hint": "A date such as 2027-06-01, or a span such as “in 18 months”.",
-        "forged": "This button could not be verified, so nothing was recorded.",
-        "empty_text": "Please write something first.",
-    },
-    "nl": {
-        "next": "Volgende",
-        "back": "Terug",
-        "skip": "Overslaan",
-        "add_note": "Notitie toevoegen",
-        "answer_button": "Antwoorden…",
-        "note_title": "Notitie toevoegen",
-        "note_label": "Notitie",
-        "answer_title": "Jouw antwoord",
-        "answer_label": "Antwoord",
-        "submit": "Versturen",
-        "answered_by": "Beantwoord door",
-        "no_answers_yet": "Nog geen antwoorden.",
-        "answers_count": "{n} beantwoord",
-        "disagreement": "Verschil van mening",
-        "progress": "Vraag {number} van {total}",
-        "closed": "Gesloten",
-        "skipped": "Overgeslagen",
-        "facilitator": "Gespreksleider",
-        "summary_title": "Samenvatting",
-        "decision": "Besluit",
-        "owner": "Eigenaar",
-        "revisit": "Opnieuw bekijken",
-        "channels": "Kanalen",
-        "domain": "Domein",
-        "concerns": "Zorgen",
-        "participants": "Deelnemers",
-        "chart_alt": "Grafiek van het gemiddelde per thema",
-        "stale_button": "Die knop hoort bij een eerdere vraag of check; er is niets vastgelegd.",
-        "error_generic": "Er ging bij ons iets mis; er is niets verloren. Probeer het opnieuw.",
-        "too_long": "Die tekst is te lang (hoogstens {max} tekens).",
-        "multi_hint": "Kies alles wat van toepassing is; klik nog eens om een keuze weg te halen.",
-        "summary_so_far": "Samenvatting tot nu toe",
-        "themes_header": "Waar we staan per thema",
-        "not_answered": "niet beantwoord",
-        "undecided": "nog niet besloten",
-        "reasons": "Redenen",
-        "pilot_scope": "Omvang van de proef",
-        "reconsider": "Eerder kijken als",
-        "not_set": "niet ingevuld",
-        "no_concerns": "Er zijn geen open zorgen genoteerd.",
-        "participants_count": "{n} deelnemers",
-        "anonymous_note": "Anonieme check: geen bericht koppelt een persoon aan een antwoord.",
-        "quorum_note": "Gaat vanzelf verder zodra {quorum} mensen hebben geantwoord.",
-        "date_hint": "Een datum zoals 2027-06-01, of een termijn zoals “over 18 maanden”.",
-        "forged": "Deze knop kon niet worden gecontroleerd; er is niets vastgelegd.",
-        "empty_text": "Schrijf eerst iets.",
-    },
-}
 
 
 def t(ui: Mapping[str, str] | None, language: str | None, key: str, **values: object) -> str:
     """A UI phrase: the engine's catalogue first, then this module's fallback, then the key itself."""
-    text = (ui or {}).get(key) or _FALLBACK_UI.get(language or "en", _FALLBACK_UI["en"]).get(key)
+    shipped = packaged_ui()
+    text = (ui or {}).get(key) or shipped.get(language or "en", shipped["en"]).get(key)
     if text is None:
-        text = _FALLBACK_UI["en"].get(key, key)
+        text = shipped["en"].get(key, key)
     if values:
         try:
             return text.format(**values)

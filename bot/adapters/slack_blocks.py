@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core import render_text
+from bot.core.dialogue import packaged_ui
 from bot.core.messages import (
     Audience,
     EventKind,
@@ -68,56 +69,10 @@ INPUT_ACTION = "value"
 
 FACILITATOR_ACTIONS = {NEXT: EventKind.NEXT, BACK: EventKind.BACK, SKIP: EventKind.SKIP}
 
-_DEFAULT_UI: dict[str, str] = {
-    "next": "Next",
-    "back": "Back",
-    "skip": "Skip",
-    "add_note": "Add a note",
-    "answer_button": "Answer…",
-    "note_title": "Add a note",
-    "note_label": "Your note",
-    "answer_title": "Your answer",
-    "answer_label": "Your answer",
-    "submit": "Save",
-    "close": "Cancel",
-    "answered_by": "Answered by",
-    "no_answers_yet": "No answers yet",
-    "answers_count": "{n} answered",
-    "disagreement": "Disagreement",
-    "agreement": "The team agrees",
-    "progress": "Question {number} of {total}",
-    "closed": "Closed",
-    "skipped": "Skipped",
-    "facilitator": "Facilitator",
-    "summary_title": "Summary",
-    "decision": "Decision",
-    "owner": "Owner",
-    "revisit": "Look again on",
-    "channels": "Channels",
-    "domain": "Domain",
-    "concerns": "Open concerns",
-    "participants": "Participants",
-    "chart_alt": "Per-theme averages",
-    "select_placeholder": "Choose…",
-    "error_generic": "Something went wrong on our side; nothing was lost.",
-    "too_long": "That text is too long (at most {max} characters).",
-    "reasons": "Reasons",
-    "pilot_scope": "Pilot scope",
-    "reconsider": "Look sooner if",
-    "no_concerns": "No open concerns were noted.",
-    "participants_count": "{n} participants",
-    "themes_header": "Where we stand per theme",
-    "not_answered": "not answered",
-    "anonymous_note": "Anonymous check.",
-    "notes_count": "{n} notes",
-    "quorum_note": "Moves on by itself once {quorum} people have answered.",
-    "summary_so_far": "Summary so far",
-}
-
 
 def t(ui: Mapping[str, str], key: str, **values: object) -> str:
     """A UI string of the session's language (English default when a key is missing)."""
-    text = ui.get(key) or _DEFAULT_UI.get(key, key)
+    text = ui.get(key) or packaged_ui()["en"].get(key, key)
     if values:
         try:
             return text.format(**values)

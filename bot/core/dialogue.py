@@ -5,6 +5,7 @@ Every problem is reported as ``<file>:<line>: <entry>: <problem>`` and stops loa
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -19,9 +20,7 @@ from bot.errors import DialogueError
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
 Kind = Literal["scale", "single", "multi", "text", "date"]
-RecordField = Literal[
-    "decision", "reasons", "owner", "channels", "domain", "revisit", "pilot_scope", "reconsider"
-]
+RecordField = Literal["decision", "reasons", "owner", "channels", "domain", "revisit", "pilot_scope", "reconsider"]
 DECISIONS = ("go", "pilot", "not_now")
 END = "end"
 MAX_OPTIONS = 12
@@ -226,6 +225,12 @@ def load_dialogue(path: Path | str | None = None) -> Dialogue:
     )
 
 
+@functools.cache
+def packaged_ui() -> dict[str, dict[str, str]]:
+    """The shipped UI phrases of every language (renderers fall back on them for missing keys)."""
+    return load_ui(packaged_dialogues_dir(), ("en", "nl"))
+
+
 def load_ui(folder: Path, languages: tuple[str, ...]) -> dict[str, dict[str, str]]:
     """UI strings: the dialogue's own ui.yaml (next to it or its parent folder), else the packaged one."""
     packaged = packaged_dialogues_dir() / "ui.yaml"
@@ -244,9 +249,7 @@ def load_ui(folder: Path, languages: tuple[str, ...]) -> dict[str, dict[str, str
             raise DialogueError(f"{doc.where(())}: UI texts for language '{language}' are missing")
         missing = sorted(set(base) - set(texts))
         if missing:
-            raise DialogueError(
-                f"{doc.where((language,))}: {language}: missing UI texts: {', '.join(missing)}"
-            )
+            raise DialogueError(f"{doc.where((language,))}: {language}: missing UI texts: {', '.join(missing)}")
         ui[language] = {str(k): str(v) for k, v in texts.items()}
     return ui
 
@@ -398,9 +401,7 @@ def _check_texts(flow: FlowDef, texts: TextsDef, doc: YamlDocument, language: st
             _fail(doc, ("questions", q.id, "options"), f"no label for option(s) {', '.join(missing)}")
         extra = [v for v in qt.options if v not in values]
         if extra:
-            _fail(
-                doc, ("questions", q.id, "options", extra[0]), f"'{extra[0]}' is not an option in flow.yaml"
-            )
+            _fail(doc, ("questions", q.id, "options", extra[0]), f"'{extra[0]}' is not an option in flow.yaml")
     extra_q = [k for k in texts.questions if k not in {q.id for q in flow.questions}]
     if extra_q:
         _fail(doc, ("questions", extra_q[0]), f"'{extra_q[0]}' is not a question in flow.yaml")

@@ -9,7 +9,7 @@ It answers the calls the bot makes the way Mattermost does:
   when a test asks for it (:meth:`FakeMattermost.rate_limit_next`).
 
 Every request is recorded (thread-safe) and checked against the copied OpenAPI sources in
-``/work/shared/specs/mattermost`` (or ``$SMC_MATTERMOST_SPECS``): required body fields and the
+``tests/specs/mattermost`` (or ``$SMC_MATTERMOST_SPECS``): required body fields and the
 declared types of the operation. Violations are collected in :attr:`FakeMattermost.violations`;
 tests assert that the list stays empty. Tests wait with :meth:`wait_for` (a Condition), never sleep.
 """
@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
-SPEC_DIR = Path(os.environ.get("SMC_MATTERMOST_SPECS", "/work/shared/specs/mattermost"))
+SPEC_DIR = Path(os.environ.get("SMC_MATTERMOST_SPECS") or Path(__file__).resolve().parents[1] / "specs" / "mattermost")
 SPEC_FILES = ("posts.yaml", "files.yaml", "actions.yaml", "commands.yaml", "users.yaml")
 
 # Known mistakes in the copied (obsolete) API reference: it declares ``props`` of UpdatePost and

@@ -41,15 +41,11 @@ _SPEC_ENV = "SLACK_OPENAPI_SPEC"
 
 
 def find_spec() -> Path | None:
-    """The copied ``slack_web_openapi_v2.json``: ``$SLACK_OPENAPI_SPEC``, else ``shared/`` beside the repo."""
+    """Slack's Web API spec: ``$SLACK_OPENAPI_SPEC``, else the trimmed copy in ``tests/specs``."""
     env = os.environ.get(_SPEC_ENV)
-    candidates = [Path(env)] if env else []
-    repo = Path(__file__).resolve().parents[2]
-    candidates += [
-        repo.parent / "shared" / "specs" / "slack_web_openapi_v2.json",
-        repo / "shared" / "specs" / "slack_web_openapi_v2.json",
-    ]
-    return next((p for p in candidates if p.is_file()), None)
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[1] / "specs" / "slack_web_openapi_v2.methods.json"
 
 
 @dataclass(frozen=True)
