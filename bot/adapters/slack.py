@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from slack_bolt import Ack, App, BoltRequest, Respond
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
@@ -149,6 +150,10 @@ class SlackAdapter:
         except (SlackApiError, SlackClientError) as exc:  # auth.test at start-up: a bad token fails fast
             self._executor.shutdown(wait=False)
             raise PlatformError(f"Slack refused the bot token (SLACK_BOT_TOKEN): {exc}") from exc
+        except (OSError, BoltError) as exc:  # URLError is an OSError: Slack (SLACK_API_URL) unreachable
+            self._executor.shutdown(wait=False)
+            reason = getattr(exc, "reason", exc)
+            raise PlatformError(f"could not reach Slack at {self.client.base_url} (SLACK_API_URL): {reason}") from exc
         self.coalescer = TallyCoalescer(store, service.question_card, self._deliver_tally, window=coalesce_window)
         self._socket_handler: SocketModeHandler | None = None
         self._stopped = threading.Event()
