@@ -304,7 +304,9 @@ class Store:
         return WriteResult("conflict", running)
 
 
-def _write_result(reply: list[Any], session_id: str) -> WriteResult:
+def _write_result(reply: int | list[Any], session_id: str) -> WriteResult:
+    if isinstance(reply, int):  # recorded: the number of respondents, or the note's number
+        return WriteResult("ok", None, reply)
     status: Status = reply[0]
     if status == "missing":
         return WriteResult("missing", None)

@@ -81,11 +81,10 @@ return redis.call('HGETALL', key)
 """
 )
 
-# Finds (or adds) the user in the session's users table ``u``; leaves ``idx`` (0-based).
-# Plain string operations, no cjson: this runs on every answer (see bot.core.session for the format).
-# KEYS[1] session.  ARGV[2] user key, ARGV[3] display name ('' when anonymous).
+# Finds (or adds) the user in the session's users table; expects ``users`` (the field ``u``, or '')
+# and leaves ``idx`` (0-based). Plain string operations, no cjson: this runs on every answer (see
+# bot.core.session for the format).  ARGV[2] user key, ARGV[3] display name ('' when anonymous).
 USER_INDEX = """
-local users = redis.call('HGET', KEYS[1], 'u') or ''
 local at = string.find(users, '\\n' .. ARGV[2] .. '\\t', 1, true)
 local idx
 if at then
@@ -99,18 +98,22 @@ end
 """
 
 # KEYS: session.  ARGV: question, user key, name, answer value (JSON), toggle choice ('' = none), ttl
-# Returns {'ok', respondents} — not the session: the tally is rendered when it is delivered.
+# Returns the number of respondents (a bare integer: the cheapest reply to parse) — not the session:
+# the tally is rendered when it is delivered. Refusals return {status, session}.
+# One HMGET reads everything the script needs (status, current question, users, this question's
+# answers): this is the hot path of the whole bot.
 RECORD_ANSWER = _lua(
     """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-local state = redis.call('HMGET', KEYS[1], 'status', 'cur')
-if state[1] ~= '$RUNNING' then return {'closed', redis.call('HGETALL', KEYS[1])} end
-if state[2] ~= ARGV[1] then return {'stale', redis.call('HGETALL', KEYS[1])} end
+local field = 'a|' .. ARGV[1]
+local got = redis.call('HMGET', KEYS[1], 'status', 'cur', 'u', field)
+if not got[1] then return {'missing'} end
+if got[1] ~= '$RUNNING' then return {'closed', redis.call('HGETALL', KEYS[1])} end
+if got[2] ~= ARGV[1] then return {'stale', redis.call('HGETALL', KEYS[1])} end
+local users = got[3] or ''
 """
     + USER_INDEX
     + """
-local field = 'a|' .. ARGV[1]
-local stored = redis.call('HGET', KEYS[1], field) or ''
+local stored = got[4] or ''
 local tag = '\\n' .. idx .. '\\t'
 local old = nil
 local first = string.find(stored, tag, 1, true)
@@ -141,17 +144,17 @@ else
 end
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 local _, count = string.gsub(stored, '\\n', '')
-return {'ok', count}
+return count
 """
 )
 
 # KEYS: session.  ARGV: note JSON object without "u", user key, name, ttl
 ADD_NOTE = _lua(
     """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-if redis.call('HGET', KEYS[1], 'status') ~= '$RUNNING' then
-  return {'closed', redis.call('HGETALL', KEYS[1])}
-end
+local got = redis.call('HMGET', KEYS[1], 'status', 'u')
+if not got[1] then return {'missing'} end
+if got[1] ~= '$RUNNING' then return {'closed', redis.call('HGETALL', KEYS[1])} end
+local users = got[2] or ''
 """
     + USER_INDEX
     + """
@@ -159,7 +162,7 @@ local seq = redis.call('HINCRBY', KEYS[1], 'nseq', 1)
 local note = string.sub(ARGV[1], 1, -2) .. ',"u":' .. idx .. '}'
 redis.call('HSET', KEYS[1], string.format('$NOTE%06d', seq), note)
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-return {'ok', seq}
+return seq
 """
 )
 
