@@ -38,8 +38,14 @@ META_CACHE_SIZE = 2048
 
 
 class WriteResultLike(Protocol):
-    status: str
-    record: SessionRecord | None
+    """What a store write answers (bot.store.WriteResult)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def record(self) -> SessionRecord | None: ...
+    @property
+    def count(self) -> int: ...
 
 
 class SessionStore(Protocol):
@@ -206,9 +212,7 @@ class CheckService:
         if plan.write is Write.ANSWER:
             assert plan.answer is not None
             sid = session_id or (record.id if record else "")
-            result = self._store.record_answer(
-                sid, plan.question_id, plan.user, plan.answer, plan.name, plan.toggle
-            )
+            result = self._store.record_answer(sid, plan.question_id, plan.user, plan.answer, plan.name, plan.toggle)
             if result.status != "ok":
                 return [self._write_refusal(lens, result, event)]
             meta = record.meta if record is not None else self._metas[sid]
@@ -257,6 +261,4 @@ class CheckService:
     def _moved_notice(self, lens: engine.Lens, current: SessionRecord | None) -> Notice:
         if current is None or current.meta.status != "running":
             return Notice(lens.t("check_closed"), Audience.EPHEMERAL, Tone.REFUSAL)
-        return Notice(
-            lens.t("moved_concurrently", number=len(current.meta.path)), Audience.EPHEMERAL, Tone.REFUSAL
-        )
+        return Notice(lens.t("moved_concurrently", number=len(current.meta.path)), Audience.EPHEMERAL, Tone.REFUSAL)

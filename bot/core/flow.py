@@ -46,7 +46,7 @@ class Flow:
         self.machine = Machine(model=None, states=states, initial=dialogue.start, auto_transitions=False)
         for question in dialogue.questions.values():
             for rule in question.rules:
-                conditions = [_condition(rule.when)] if rule.when is not None else []
+                conditions: list[str | Callable[..., bool | None]] = [_condition(rule.when)] if rule.when else []
                 self.machine.add_transition("next", question.id, rule.goto, conditions=conditions)
         self._next = self.machine.events["next"]
 

@@ -54,7 +54,8 @@ class Answer:
     def from_value(cls, value: object, at: float) -> Answer:
         if isinstance(value, str):
             return cls(text=value, at=at)
-        return cls(choices=tuple(int(c) for c in value or ()), at=at)  # type: ignore[union-attr]
+        choices = value if isinstance(value, list) else []
+        return cls(choices=tuple(int(c) for c in choices), at=at)
 
 
 @dataclass
