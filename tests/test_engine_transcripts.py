@@ -129,3 +129,12 @@ def test_disagreement_is_flagged_by_the_documented_rule(team: Team) -> None:
     closing = team.say("anna", "next")
     report = [n.text for n in notices(closing) if n.audience is Audience.THREAD]
     assert any("⚠" in line and "3 answered" in line for line in report)
+
+
+def test_only_themes_with_scale_questions_get_a_score(team: Team) -> None:
+    run_check(team, "en", "go", answer_dates=True)
+    summary = summary_of(team.log).summary
+    scored = {t.theme_id for t in summary.themes}
+    with_scales = {DIALOGUE.question(q.question_id).theme for q in summary.questions if q.kind == "scale"}
+    assert scored == with_scales
+    assert all(t.average is not None for t in summary.themes), "every scored theme was answered"

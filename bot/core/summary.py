@@ -22,7 +22,8 @@ def build_summary(lens: Lens, record: SessionRecord) -> Summary:
             lens, record, theme, [dialogue.question(q) for q in path if dialogue.question(q).theme == theme]
         )
         for theme in dialogue.themes
-        if any(dialogue.question(q).theme == theme for q in path)
+        # a theme gets a score only through its scale questions; the others are listed per question
+        if any(dialogue.question(q).theme == theme and dialogue.question(q).kind == "scale" for q in path)
     )
     concerns = tuple(
         NoteView(
