@@ -29,7 +29,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qs
 
 from bot.adapters import mattermost_render as render
@@ -52,6 +52,7 @@ from bot.core.messages import (
 )
 from bot.errors import ConfigError, PlatformError
 from bot.http_types import HttpRequest, HttpResponse, Route
+from bot.ports import AdapterStore, ChatService
 from bot.workers import OrderedWorkers
 
 log = logging.getLogger(__name__)
@@ -63,26 +64,6 @@ MAX_REQUEST = 64 * 1024
 DOUBLE_CLICK_SECONDS = 2
 DEDUP_SECONDS = 86400
 LAST_CARDS = 1024
-
-
-# --------------------------------------------------------------------------------------------
-# What the adapter needs of its collaborators
-# --------------------------------------------------------------------------------------------
-
-
-class Service(Protocol):
-    def handle_command(self, channel: ChannelKey, text: str, user: str, user_name: str = "") -> list[Message]: ...
-    def handle(self, channel: ChannelKey, event: Event) -> list[Message]: ...
-    def question_card(self, session_id: str, question_id: str) -> QuestionCard | None: ...
-    def ui(self, language: str | None) -> Mapping[str, str]: ...
-
-
-class AdapterStore(Protocol):
-    def set_ref(self, session_id: str, name: str, value: str) -> None: ...
-    def get_ref(self, session_id: str, name: str) -> str | None: ...
-    def claim_once(self, key: str, ttl_seconds: int = 86400) -> bool: ...
-    def coalesce_enter(self, key: str, ttl_ms: int) -> bool: ...
-    def coalesce_exit(self, key: str, ttl_ms: int) -> bool: ...
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,7 +79,7 @@ class MattermostAdapter:
     def __init__(
         self,
         settings: Settings,
-        service: Service,
+        service: ChatService,
         store: AdapterStore,
         api: MattermostApi,
         *,
@@ -594,7 +575,7 @@ def _is_private(message: Message) -> bool:
 
 def build_mattermost_adapter(
     settings: Settings,
-    service: Service,
+    service: ChatService,
     store: AdapterStore,
     *,
     api: MattermostApi | None = None,

@@ -27,7 +27,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.dialogue import packaged_ui
 from bot.core.messages import (
     Action,
     Audience,
@@ -40,6 +39,7 @@ from bot.core.messages import (
     Summary,
     Tone,
 )
+from bot.core.render_text import bar, phrase
 
 ZWJ = "\u200d"
 MAX_POST = 16000  # Mattermost's limit is 16383 runes; keep a margin for the attachment wrapper
@@ -66,17 +66,8 @@ BUTTON_STYLES = {"default": "default", "primary": "primary", "danger": "danger"}
 
 
 def t(ui: Mapping[str, str] | None, language: str | None, key: str, **values: object) -> str:
-    """A UI phrase: the engine's catalogue first, then this module's fallback, then the key itself."""
-    shipped = packaged_ui()
-    text = (ui or {}).get(key) or shipped.get(language or "en", shipped["en"]).get(key)
-    if text is None:
-        text = shipped["en"].get(key, key)
-    if values:
-        try:
-            return text.format(**values)
-        except (KeyError, IndexError, ValueError):
-            return text
-    return text
+    """A UI phrase of the session's language (see :func:`bot.core.render_text.phrase`)."""
+    return phrase(ui, key, language, **values)
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,12 +201,6 @@ def _button(target: Target, action_id: str, label: str, style: str = "default", 
     }
 
 
-def bar(fraction: float, width: int = 10) -> str:
-    fraction = min(max(fraction, 0.0), 1.0)
-    full = round(fraction * width)
-    return "█" * full + "░" * (width - full)
-
-
 def _fmt_number(value: float | None) -> str:
     if value is None:
         return "–"
@@ -224,7 +209,7 @@ def _fmt_number(value: float | None) -> str:
 
 def _option_line(option: OptionView, respondents: int, anonymous: bool) -> str:
     share = option.count / respondents if respondents else 0.0
-    line = f"`{bar(share)}` **{option.count}** · {option.number}. {one_line(option.label, 200)}"
+    line = f"`{bar(share, 1)}` **{option.count}** · {option.number}. {one_line(option.label, 200)}"
     if option.voters and not anonymous:
         names = ", ".join(one_line(name, 60) for name in option.voters[:20])
         more = f" +{len(option.voters) - 20}" if len(option.voters) > 20 else ""
@@ -412,13 +397,13 @@ def summary_markdown(summary: Summary) -> str:
     for theme in summary.themes:
         title = one_line(theme.title, 80)
         if theme.average is None:
-            lines.append(f"`{bar(0.0)}` {title}: {t(ui, lang, 'not_answered')}")
+            lines.append(f"`{bar(0.0, 1)}` {title}: {t(ui, lang, 'not_answered')}")
         else:
             share = theme.average / theme.scale_max if theme.scale_max else 0.0
             spread = ""
             if theme.minimum is not None and theme.maximum is not None and theme.maximum > theme.minimum:
                 spread = f" ({_fmt_number(theme.minimum)}–{_fmt_number(theme.maximum)})"
-            lines.append(f"`{bar(share)}` **{title}**: {_fmt_number(theme.average)}/{theme.scale_max}{spread}")
+            lines.append(f"`{bar(share, 1)}` **{title}**: {_fmt_number(theme.average)}/{theme.scale_max}{spread}")
         for flagged in theme.disagreements:
             lines.append(f"- ⚠️ {t(ui, lang, 'disagreement')}: {one_line(flagged, 300)}")
     answered = [q for q in summary.questions if not q.unanswered]

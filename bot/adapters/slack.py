@@ -21,10 +21,10 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 from slack_bolt import Ack, App, BoltRequest, Respond
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -53,6 +53,7 @@ from bot.core.messages import (
 )
 from bot.errors import ConfigError, PlatformError
 from bot.http_types import HttpRequest, HttpResponse, Route
+from bot.ports import AdapterStore, ChatService
 
 log = logging.getLogger(__name__)
 
@@ -83,23 +84,6 @@ class SlackCallError(PlatformError):
         self.code = code
 
 
-class SlackStore(Protocol):
-    """What the adapter needs of the store (bot.store.Store implements it)."""
-
-    def set_ref(self, session_id: str, name: str, value: str) -> None: ...
-    def get_ref(self, session_id: str, name: str) -> str | None: ...
-    def claim_once(self, key: str, ttl_seconds: int = 86400) -> bool: ...
-    def coalesce_enter(self, key: str, ttl_ms: int) -> bool: ...
-    def coalesce_exit(self, key: str, ttl_ms: int) -> bool: ...
-
-
-class Service(Protocol):
-    def handle_command(self, channel: ChannelKey, text: str, user: str, user_name: str = "") -> list[Message]: ...
-    def handle(self, channel: ChannelKey, event: Event) -> list[Message]: ...
-    def question_card(self, session_id: str, question_id: str) -> QuestionCard | None: ...
-    def ui(self, language: str | None) -> Mapping[str, str]: ...
-
-
 @dataclass
 class Where:
     """Where the replies to one user action go."""
@@ -119,7 +103,7 @@ class Where:
 
 class SlackAdapter:
     def __init__(
-        self, settings: Settings, service: Service, store: SlackStore, *, coalesce_window: float = 1.0
+        self, settings: Settings, service: ChatService, store: AdapterStore, *, coalesce_window: float = 1.0
     ) -> None:
         if not settings.slack_bot_token:
             raise ConfigError("SLACK_BOT_TOKEN: required for the Slack adapter")
@@ -594,7 +578,7 @@ class SlackAdapter:
             raise SlackCallError(f"Slack {method} failed: {exc}") from exc
 
 
-def build_slack_adapter(settings: Settings, service: Service, store: SlackStore) -> SlackAdapter:
+def build_slack_adapter(settings: Settings, service: ChatService, store: AdapterStore) -> SlackAdapter:
     return SlackAdapter(settings, service, store)
 
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core import render_text
-from bot.core.dialogue import packaged_ui
 from bot.core.messages import (
     Audience,
     EventKind,
@@ -29,6 +28,7 @@ from bot.core.messages import (
     Summary,
     Tone,
 )
+from bot.core.render_text import bar, phrase
 
 Block = dict[str, Any]
 
@@ -71,14 +71,8 @@ FACILITATOR_ACTIONS = {NEXT: EventKind.NEXT, BACK: EventKind.BACK, SKIP: EventKi
 
 
 def t(ui: Mapping[str, str], key: str, **values: object) -> str:
-    """A UI string of the session's language (English default when a key is missing)."""
-    text = ui.get(key) or packaged_ui()["en"].get(key, key)
-    if values:
-        try:
-            return text.format(**values)
-        except (KeyError, IndexError, ValueError):
-            return text
-    return text
+    """A UI phrase of the session's language (see :func:`bot.core.render_text.phrase`)."""
+    return phrase(ui, key, **values)
 
 
 # --- text safety --------------------------------------------------------------------------------
@@ -220,13 +214,6 @@ def header_message(card: HeaderCard) -> dict[str, Any]:
 
 # --- question ------------------------------------------------------------------------------------
 
-_BAR = 10
-
-
-def bar(fraction: float, width: int = _BAR) -> str:
-    filled = max(0, min(width, round(fraction * width)))
-    return "█" * filled + "░" * (width - filled)
-
 
 def progress(view: QuestionView) -> str:
     return t(view.ui, "progress", number=view.number, total=view.total)
@@ -237,7 +224,7 @@ def _option_lines(view: QuestionView) -> list[str]:
     most = max(view.respondent_count, *(o.count for o in view.options), 1)
     lines = []
     for o in view.options:
-        line = f"`{o.number}` {esc(o.label)}   `{bar(o.count / most)}` *{o.count}*"
+        line = f"`{o.number}` {esc(o.label)}   `{bar(o.count, most)}` *{o.count}*"
         if o.voters and not view.anonymous:
             line += " · " + esc(", ".join(o.voters))
         lines.append(line)
@@ -487,10 +474,10 @@ def _theme_lines(summary: Summary) -> list[str]:
     lines = []
     for theme in summary.themes:
         if theme.average is None:
-            line = f"*{esc(theme.title)}*\n`{'·' * _BAR}` _{esc(t(ui, 'not_answered'))}_"
+            line = f"*{esc(theme.title)}*\n`{bar(None)}` _{esc(t(ui, 'not_answered'))}_"
         else:
             scale = max(theme.scale_max, 1)
-            line = f"*{esc(theme.title)}*\n`{bar(theme.average / scale)}` *{theme.average:.1f}* / {scale}"
+            line = f"*{esc(theme.title)}*\n`{bar(theme.average, scale)}` *{theme.average:.1f}* / {scale}"
             if theme.minimum is not None and theme.maximum is not None:
                 line += f"  ({theme.minimum:g}–{theme.maximum:g})"
         line += f" · {theme.answered}/{theme.questions}"

@@ -4,17 +4,35 @@ each adapter neutralises user text for its own platform."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from bot.core.dialogue import packaged_ui
 from bot.core.messages import HeaderCard, Notice, QuestionView, Summary
 
 BAR_WIDTH = 10
 
 
-def bar(value: float | None, maximum: int = 5, width: int = BAR_WIDTH) -> str:
-    """``███████░░░`` for value/maximum; an empty track when there is no value."""
-    if value is None:
+def bar(value: float | None, maximum: float = 5, width: int = BAR_WIDTH) -> str:
+    """``███████░░░`` for value/maximum (clamped); an empty track when there is no value."""
+    if value is None or maximum <= 0:
         return "░" * width
     filled = max(0, min(width, round(value / maximum * width)))
     return "█" * filled + "░" * (width - filled)
+
+
+def phrase(ui: Mapping[str, str] | None, key: str, language: str | None = None, /, **values: object) -> str:
+    """A UI phrase: the session's catalogue first, then the shipped one (in ``language``, then English),
+    then the key itself. A phrase whose placeholders do not fit is shown unformatted, never raised."""
+    text = (ui or {}).get(key)
+    if text is None:
+        shipped = packaged_ui()
+        text = shipped.get(language or "en", shipped["en"]).get(key) or shipped["en"].get(key, key)
+    if not values:
+        return text
+    try:
+        return text.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return text
 
 
 def progress(view: QuestionView) -> str:
@@ -117,9 +135,7 @@ def summary_text(summary: Summary) -> str:
     else:
         lines.append(f"  {ui['no_concerns']}")
     if summary.anonymous or not summary.participants:
-        lines.append(
-            f"*{ui['participants']}:* " + ui["participants_count"].format(n=summary.participant_count)
-        )
+        lines.append(f"*{ui['participants']}:* " + ui["participants_count"].format(n=summary.participant_count))
     else:
         lines.append(f"*{ui['participants']}:* {', '.join(summary.participants)}")
     return "\n".join(lines)
