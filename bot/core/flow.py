@@ -14,7 +14,8 @@ from typing import Protocol
 
 from transitions import Machine, MachineError
 
-from bot.core.dialogue import END, Condition, Dialogue
+from bot.core.dialogue import Dialogue
+from bot.core.dialogue_schema import END, Condition
 
 
 class Facts(Protocol):
