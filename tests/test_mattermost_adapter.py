@@ -23,6 +23,7 @@ import requests
 
 from bot.adapters import mattermost_render as render
 from bot.adapters.mattermost import MattermostAdapter, build_mattermost_adapter
+from bot.adapters.mattermost_signing import ContextSigner
 from bot.app import build_service
 from bot.config import Settings, load_settings
 from bot.core.dialogue import load_dialogue
@@ -113,9 +114,7 @@ class Harness:
         url, payload = self.click_payload(user, post, action_id)
         return self.post_json(url, payload)
 
-    def type_answer(
-        self, user: str, post: dict[str, Any], text: str, action_id: str = "answer"
-    ) -> requests.Response:
+    def type_answer(self, user: str, post: dict[str, Any], text: str, action_id: str = "answer") -> requests.Response:
         url, payload = self.click_payload(user, post, action_id)
         reply = self.post_json(url, payload)
         assert reply.status_code == 200 and reply.json() == {}, reply.text
@@ -295,18 +294,14 @@ def test_a_whole_check_with_five_people(mm_fast: Harness) -> None:
         assert reply.status_code == 200 and "ephemeral_text" not in reply.json(), reply.text
         mm.idle()
         closed = mm.fresh(post)
-        assert not any(a.get("actions") for a in closed["props"]["attachments"]), (
-            "a closed question loses its buttons"
-        )
+        assert not any(a.get("actions") for a in closed["props"]["attachments"]), "a closed question loses its buttons"
         if any("— Summary" in p["message"] for p in mm.fake.channel_posts(CHANNEL_ID, root_only=True)):
             break
         number += 1
         assert number < 60, "the check never ended"
 
     mm.idle()
-    summary = next(
-        p for p in mm.fake.channel_posts(CHANNEL_ID, root_only=True) if "— Summary" in p["message"]
-    )
+    summary = next(p for p in mm.fake.channel_posts(CHANNEL_ID, root_only=True) if "— Summary" in p["message"])
     assert summary["root_id"] == "", "the summary goes to the channel itself"
     assert len(summary["file_ids"]) == 1 and summary["file_ids"][0] in mm.fake.files
     upload = mm.fake.calls_to("POST", "/api/v4/files")[0]
@@ -341,9 +336,7 @@ def test_a_whole_check_with_five_people(mm_fast: Harness) -> None:
     numbers = [int(re.search(r"Question (\d+) of", p["message"]).group(1)) for p in mm.question_posts()]  # type: ignore[union-attr]
     assert numbers == list(range(1, len(numbers) + 1))
     # thread notices (start, closed reports) are in the thread
-    thread = [
-        p for p in mm.fake.channel_posts(CHANNEL_ID) if p["root_id"] == header["id"] and not is_question(p)
-    ]
+    thread = [p for p in mm.fake.channel_posts(CHANNEL_ID) if p["root_id"] == header["id"] and not is_question(p)]
     assert any("started a check" in p["message"] for p in thread)
     assert sum("closed" in p["message"] for p in thread) >= len(numbers)
     # nothing the fake received could notify anyone
@@ -372,9 +365,7 @@ def test_any_configured_token_works_in_the_field_or_the_header(mm: Harness) -> N
     assert reply.status_code == 200 and "/socialmedia-check" in reply.json()["text"]
     form_wrong_header_right = mm.session.post(
         mm.server.url + "/mattermost/command",
-        data=urlencode(
-            {"team_id": TEAM, "channel_id": CHANNEL_ID, "user_id": "anna", "text": "help", "token": ""}
-        ),
+        data=urlencode({"team_id": TEAM, "channel_id": CHANNEL_ID, "user_id": "anna", "text": "help", "token": ""}),
         headers={
             "Authorization": f"Bearer {COMMAND_TOKENS[0]}",
             "Content-Type": "application/x-www-form-urlencoded",
@@ -392,9 +383,7 @@ def test_command_answers_at_once_and_posts_the_thread(mm: Harness) -> None:
     first = mm.wait_question(1)
     assert first["root_id"] == header["id"]
     assert "**Question 1 of" in first["message"]
-    started = [
-        p for p in mm.fake.channel_posts(CHANNEL_ID) if p["root_id"] == header["id"] and not is_question(p)
-    ]
+    started = [p for p in mm.fake.channel_posts(CHANNEL_ID) if p["root_id"] == header["id"] and not is_question(p)]
     assert started and "Anna started a check" in started[0]["message"]
     # ordered: header, then the notice, then the question
     creates = [c for c in mm.fake.calls_to("POST", "/api/v4/posts")]
@@ -420,7 +409,7 @@ def test_a_failing_service_gives_a_polite_line(mm: Harness, monkeypatch: pytest.
     monkeypatch.setattr(mm.service, "handle", broken)
     reply = mm.command("anna", "start")
     assert reply.status_code == 200 and "Something went wrong on our side" in reply.json()["text"]
-    signer = render.ContextSigner(SECRET)
+    signer = ContextSigner(SECRET)
     context = signer.sign(a="next", s="s1", q="strategy", c=CHANNEL_ID, t=TEAM)
     payload = {
         "user_id": "anna",
@@ -441,10 +430,7 @@ def test_a_repeated_command_delivery_runs_once(mm: Harness) -> None:
     assert mm.command("anna", "start", trigger=trigger).status_code == 200
     mm.header()
     mm.idle()
-    assert (
-        len([c for c in mm.fake.calls_to("POST", "/api/v4/posts") if c.body["message"].startswith("### ")])
-        == 1
-    )
+    assert len([c for c in mm.fake.calls_to("POST", "/api/v4/posts") if c.body["message"].startswith("### ")]) == 1
 
 
 def test_restart_needs_the_confirm_button(mm: Harness) -> None:
@@ -466,10 +452,7 @@ def test_restart_needs_the_confirm_button(mm: Harness) -> None:
     }
     assert mm.post_json(button["integration"]["url"], payload).status_code == 200
     mm.fake.wait_for(
-        lambda f: (
-            len([p for p in f.channel_posts(CHANNEL_ID, root_only=True) if p["message"].startswith("### ")])
-            == 2
-        )
+        lambda f: len([p for p in f.channel_posts(CHANNEL_ID, root_only=True) if p["message"].startswith("### ")]) == 2
     )
     mm.idle()
     assert any("restarted" in p["message"] for p in mm.fake.channel_posts(CHANNEL_ID, root_only=True))
@@ -499,9 +482,7 @@ def test_a_forged_context_is_refused_and_records_nothing(mm: Harness) -> None:
         {k: v for k, v in payload["context"].items() if k != "sig"},  # unsigned
         {**payload["context"], "sig": "f" * 64},  # made-up signature
     ):
-        reply = mm.post_json(
-            url, {**payload, "context": forged, "trigger_id": mm.fake.new_trigger_id("bram")}
-        )
+        reply = mm.post_json(url, {**payload, "context": forged, "trigger_id": mm.fake.new_trigger_id("bram")})
         assert reply.status_code == 200 and "could not be verified" in reply.json()["ephemeral_text"]
     # a genuine context replayed into another channel
     reply = mm.post_json(url, {**payload, "channel_id": "otherchannel"})
@@ -529,8 +510,7 @@ def test_a_retried_action_is_recorded_once_and_posted_once(mm: Harness) -> None:
     url, payload = mm.click_payload("bram", post, "opt3")
     replies: list[int] = []
     threads = [
-        threading.Thread(target=lambda: replies.append(mm.post_json(url, payload).status_code))
-        for _ in range(4)
+        threading.Thread(target=lambda: replies.append(mm.post_json(url, payload).status_code)) for _ in range(4)
     ]
     for thread in threads:
         thread.start()
@@ -698,9 +678,7 @@ def test_a_failed_chart_upload_still_posts_the_text_summary(mm_fast: Harness) ->
     mm_fast.fake.fail_next("POST", "/api/v4/files", 500, times=5)
     drive_to_the_end(mm_fast)
     mm_fast.idle()
-    summaries = [
-        p for p in mm_fast.fake.channel_posts(CHANNEL_ID, root_only=True) if "— Summary" in p["message"]
-    ]
+    summaries = [p for p in mm_fast.fake.channel_posts(CHANNEL_ID, root_only=True) if "— Summary" in p["message"]]
     assert len(summaries) == 1 and summaries[0]["file_ids"] == []
     assert "**Decision:** Pilot" in summaries[0]["message"]
     assert [c.status for c in mm_fast.fake.calls_to("POST", "/api/v4/files")] == [500]

@@ -9,6 +9,8 @@ from datetime import date
 import pytest
 
 from bot.adapters import mattermost_render as render
+from bot.adapters.mattermost_signing import ContextSigner
+from bot.adapters.mattermost_summary import summary_post
 from bot.core.messages import (
     Action,
     Audience,
@@ -37,7 +39,7 @@ UI = {"progress": "Question {number} of {total}", "answers_count": "{n} answered
 
 @pytest.fixture
 def target() -> render.Target:
-    return render.Target(CHANNEL, URL, render.ContextSigner(SECRET))
+    return render.Target(CHANNEL, URL, ContextSigner(SECRET))
 
 
 def view(**changes: object) -> QuestionView:
@@ -116,7 +118,7 @@ def test_neutralise_is_idempotent_and_limits_length() -> None:
 
 
 def test_context_round_trip_and_tampering() -> None:
-    signer = render.ContextSigner(SECRET)
+    signer = ContextSigner(SECRET)
     ctx = signer.sign(a="answer", s="sess1", q="strategy", o=3, c="chan1", t="team1")
     assert signer.verify(ctx) == {
         "a": "answer",
@@ -134,11 +136,11 @@ def test_context_round_trip_and_tampering() -> None:
     assert signer.verify({**ctx, "sig": "0" * 64}) is None
     assert signer.verify({**ctx, "o": 3}) is None  # wrong type
     assert signer.verify("nope") is None and signer.verify({}) is None
-    assert render.ContextSigner("another-secret-0123456").verify(ctx) is None
+    assert ContextSigner("another-secret-0123456").verify(ctx) is None
 
 
 def test_state_round_trip() -> None:
-    signer = render.ContextSigner(SECRET)
+    signer = ContextSigner(SECRET)
     state = signer.sign_state(a="note", s="sess1", q="strategy", c="chan1", n="abc")
     assert signer.verify_state(state) == {
         "a": "note",
@@ -169,7 +171,7 @@ def test_scale_question_post(target: render.Target) -> None:
     ids = [a["id"] for a in actions_of(post)]
     assert ids == ["opt1", "opt2", "opt3", "note", "back", "skip", "next"]
     assert all(i.isalnum() for i in ids)
-    signer = render.ContextSigner(SECRET)
+    signer = ContextSigner(SECRET)
     for action in actions_of(post):
         assert action["integration"]["url"] == URL
         ctx = signer.verify(action["integration"]["context"])
@@ -184,10 +186,8 @@ def test_scale_question_post(target: render.Target) -> None:
 
 def test_multi_question_toggles(target: render.Target) -> None:
     post = render.question_post(view(kind="multi", spread=Spread(respondents=3)), target)
-    signer = render.ContextSigner(SECRET)
-    contexts = [
-        signer.verify(a["integration"]["context"]) for a in actions_of(post) if a["id"].startswith("opt")
-    ]
+    signer = ContextSigner(SECRET)
+    contexts = [signer.verify(a["integration"]["context"]) for a in actions_of(post) if a["id"].startswith("opt")]
     assert [c["a"] for c in contexts if c] == ["toggle"] * 3
     assert "click again" in post["props"]["attachments"][0]["text"]
 
@@ -197,7 +197,7 @@ def test_text_question_opens_dialog(target: render.Target) -> None:
     post = render.question_post(view(kind="text", options=(), text_answers=answers), target)
     ids = [a["id"] for a in actions_of(post)]
     assert ids == ["answer", "note", "back", "skip", "next"]
-    ctx = render.ContextSigner(SECRET).verify(actions_of(post)[0]["integration"]["context"])
+    ctx = ContextSigner(SECRET).verify(actions_of(post)[0]["integration"]["context"])
     assert ctx is not None and ctx["a"] == "dlganswer"
     text = post["props"]["attachments"][0]["text"]
     assert "More @" + render.ZWJ + "here please" in text and "> Fine" in text
@@ -249,8 +249,7 @@ def test_header_post() -> None:
     assert post["message"] == "### Social media check"
     assert att["footer"] == "Question 1 of 24" and "Anonymous" in att["text"] and "3 people" in att["text"]
     assert (
-        render.header_post(header(state="finished"))["props"]["attachments"][0]["color"]
-        == render.COLOURS["finished"]
+        render.header_post(header(state="finished"))["props"]["attachments"][0]["color"] == render.COLOURS["finished"]
     )
 
 
@@ -266,12 +265,10 @@ def test_notice_with_restart_button(target: render.Target) -> None:
     assert post["message"] == "Restart? @" + render.ZWJ + "all"
     (button,) = actions_of(post)
     assert button["style"] == "danger" and button["id"] == "ev0"
-    ctx = render.ContextSigner(SECRET).verify(button["integration"]["context"])
+    ctx = ContextSigner(SECRET).verify(button["integration"]["context"])
     assert ctx == {"a": "event", "e": "restart", "v": "confirm", "s": "sess1", "c": "chan1", "t": "team1"}
     response = render.command_response([notice], target)
-    assert (
-        response["response_type"] == "ephemeral" and response["attachments"][0]["actions"][0]["id"] == "ev0"
-    )
+    assert response["response_type"] == "ephemeral" and response["attachments"][0]["actions"][0]["id"] == "ev0"
     assert response["skip_slack_parsing"] is True
 
 
@@ -338,7 +335,7 @@ def summary(**changes: object) -> Summary:
 
 
 def test_summary_post_holds_everything() -> None:
-    post = render.summary_post(summary(), ["file1"])
+    post = summary_post(summary(), ["file1"])
     message = post["message"]
     assert post["file_ids"] == ["file1"]
     for expected in (
@@ -362,8 +359,8 @@ def test_summary_post_holds_everything() -> None:
 
 def test_anonymous_summary_has_no_names() -> None:
     anon = summary(anonymous=True, participants=(), concerns=(NoteView(None, "q", "worry"),))
-    message = render.summary_post(anon)["message"]
-    assert "3 participants" in message and "file_ids" not in render.summary_post(anon)
+    message = summary_post(anon)["message"]
+    assert "3 participants" in message and "file_ids" not in summary_post(anon)
 
 
 def test_dialogs() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.adapters import slack_blocks as sb
+from bot.adapters.slack_summary import summary_messages
 from bot.core.messages import (
     Action,
     Audience,
@@ -324,7 +325,7 @@ def make_summary(anonymous: bool = False, questions: int = 3, answered: bool = T
 
 @pytest.mark.parametrize("anonymous", [False, True])
 def test_summary_holds_themes_decision_and_every_answer(anonymous: bool) -> None:
-    messages = sb.summary_messages(make_summary(anonymous))
+    messages = summary_messages(make_summary(anonymous))
     assert len(messages) == 1
     text = all_text(messages[0])
     for expected in (
@@ -347,7 +348,7 @@ def test_summary_holds_themes_decision_and_every_answer(anonymous: bool) -> None
 
 
 def test_huge_summary_is_split_into_messages_within_limits() -> None:
-    messages = sb.summary_messages(make_summary(questions=400))
+    messages = summary_messages(make_summary(questions=400))
     assert len(messages) > 1
     for message in messages:
         assert check_message_blocks(message["blocks"]) == []

@@ -34,6 +34,8 @@ from urllib.parse import parse_qs
 
 from bot.adapters import mattermost_render as render
 from bot.adapters.mattermost_api import MattermostApi, MattermostError
+from bot.adapters.mattermost_signing import ContextSigner, new_nonce
+from bot.adapters.mattermost_summary import summary_post
 from bot.coalesce import TallyCoalescer
 from bot.config import Settings
 from bot.core.messages import (
@@ -106,7 +108,7 @@ class MattermostAdapter:
         self._service = service
         self._store = store
         self._api = api
-        self._signer = render.ContextSigner(settings.secret)
+        self._signer = ContextSigner(settings.secret)
         self._tokens = tuple(tok.encode() for tok in settings.mattermost_command_tokens)
         self.action_url = settings.public_url.rstrip("/") + ACTIONS_PATH
         self._workers = OrderedWorkers(workers, name="mattermost-post")
@@ -210,7 +212,7 @@ class MattermostAdapter:
             return {}
 
     def _summary_notice(self, card: SummaryCard) -> Notice:
-        return Notice(render.summary_post(card.summary)["message"], Audience.EPHEMERAL)
+        return Notice(summary_post(card.summary)["message"], Audience.EPHEMERAL)
 
     # --- buttons and dialogs -----------------------------------------------------------------
 
@@ -325,7 +327,7 @@ class MattermostAdapter:
             q=question_id,
             c=channel.channel,
             t=channel.team,
-            n=render.new_nonce(),
+            n=new_nonce(),
             u=user_id,
             un=user_name[:200],
         )
@@ -518,7 +520,7 @@ class MattermostAdapter:
     def _deliver_summary(self, channel: ChannelKey, card: SummaryCard, actor: str) -> None:
         summary = card.summary
         if card.audience is Audience.EPHEMERAL:
-            self._ephemeral(channel, actor, render.summary_post(summary))
+            self._ephemeral(channel, actor, summary_post(summary))
             return
         file_ids = []
         chart = self._chart(summary)
@@ -529,7 +531,7 @@ class MattermostAdapter:
                 )
             except PlatformError:
                 log.exception("could not upload the summary chart; posting the summary without it")
-        body = {"channel_id": channel.channel, **render.summary_post(summary, file_ids)}
+        body = {"channel_id": channel.channel, **summary_post(summary, file_ids)}
         if card.audience is Audience.THREAD:
             root = self._store.get_ref(summary.session_id, "header")
             if root:

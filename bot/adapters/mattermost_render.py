@@ -17,16 +17,13 @@ Three things matter on Mattermost and are handled here:
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import re
-import secrets
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.adapters.mattermost_signing import ContextSigner
 from bot.core.messages import (
     Action,
     Audience,
@@ -36,7 +33,6 @@ from bot.core.messages import (
     OptionView,
     QuestionView,
     Spread,
-    Summary,
     Tone,
 )
 from bot.core.render_text import bar, phrase
@@ -96,83 +92,6 @@ def one_line(text: str | None, limit: int) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Signed contexts
-# --------------------------------------------------------------------------------------------
-
-CONTEXT_FIELDS = ("a", "s", "q", "o", "c", "t", "e", "v", "n", "u", "un")
-"""a: action · s: session id · q: question id · o: option number · c: channel id · t: team id ·
-e: event kind (notice buttons) · v: extra value · n: nonce, u: user id, un: user name (dialogs:
-a submission carries no user name, and only the user who opened the dialog may submit it)."""
-
-
-class ContextSigner:
-    """HMAC-SHA256 over the canonical fields of an action context or dialog state.
-
-    The key is derived from SMC_SECRET with a fixed label, so a signature made here is useless
-    anywhere else the same secret is used.
-    """
-
-    VERSION = "1"
-
-    def __init__(self, secret: str) -> None:
-        if not secret:
-            raise ValueError("a non-empty secret is required")
-        self._key = hmac.new(secret.encode(), b"smc/mattermost/action-context/v1", hashlib.sha256).digest()
-
-    def _mac(self, fields: Mapping[str, str]) -> str:
-        canonical = json.dumps(
-            [self.VERSION, [[name, fields.get(name, "")] for name in CONTEXT_FIELDS]],
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
-        return hmac.new(self._key, canonical.encode(), hashlib.sha256).hexdigest()
-
-    def sign(self, **fields: object) -> dict[str, str]:
-        unknown = set(fields) - set(CONTEXT_FIELDS)
-        if unknown:
-            raise ValueError(f"unknown context fields: {sorted(unknown)}")
-        context = {name: str(value) for name, value in fields.items() if value is not None and value != ""}
-        context["sig"] = self._mac(context)
-        return context
-
-    def verify(self, context: object) -> dict[str, str] | None:
-        """The signed fields when ``context`` is authentic, else None. Extra keys are ignored."""
-        if not isinstance(context, Mapping):
-            return None
-        sig = context.get("sig")
-        if not isinstance(sig, str):
-            return None
-        fields: dict[str, str] = {}
-        for name in CONTEXT_FIELDS:
-            value = context.get(name)
-            if value is None:
-                continue
-            if not isinstance(value, str):
-                return None
-            fields[name] = value
-        if not hmac.compare_digest(sig.encode(), self._mac(fields).encode()):
-            return None
-        return fields
-
-    def sign_state(self, **fields: object) -> str:
-        """A dialog ``state`` string (Mattermost echoes it back on submission)."""
-        return json.dumps(self.sign(**fields), separators=(",", ":"))
-
-    def verify_state(self, state: object) -> dict[str, str] | None:
-        if not isinstance(state, str) or len(state) > 2000:
-            return None
-        try:
-            data = json.loads(state)
-        except ValueError:
-            return None
-        return self.verify(data)
-
-
-def new_nonce() -> str:
-    return secrets.token_hex(8)
-
-
-# --------------------------------------------------------------------------------------------
 # Building blocks
 # --------------------------------------------------------------------------------------------
 
@@ -201,7 +120,7 @@ def _button(target: Target, action_id: str, label: str, style: str = "default", 
     }
 
 
-def _fmt_number(value: float | None) -> str:
+def fmt_number(value: float | None) -> str:
     if value is None:
         return "–"
     return f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
@@ -251,7 +170,7 @@ def question_text(view: QuestionView) -> str:
     if view.respondent_count:
         count = t(ui, lang, "answers_count", n=view.respondent_count)
         if view.spread.average is not None:
-            count += f" · Ø {_fmt_number(view.spread.average)}"
+            count += f" · Ø {fmt_number(view.spread.average)}"
         if view.respondents and not view.anonymous:
             names = ", ".join(one_line(name, 60) for name in view.respondents[:30])
             count += f" — {t(ui, lang, 'answered_by')}: {names}"
@@ -387,88 +306,6 @@ def notice_post(notice: Notice, target: Target) -> dict[str, Any]:
     attachments = notice_attachments(notice, target)
     if attachments:
         post["props"] = {"attachments": attachments}
-    return post
-
-
-def summary_markdown(summary: Summary) -> str:
-    """The summary as Mattermost markdown: themes with text bars and flags, every answer, the decision."""
-    ui, lang = summary.ui, summary.language
-    lines: list[str] = [f"**{t(ui, lang, 'themes_header')}**"]
-    for theme in summary.themes:
-        title = one_line(theme.title, 80)
-        if theme.average is None:
-            lines.append(f"`{bar(0.0, 1)}` {title}: {t(ui, lang, 'not_answered')}")
-        else:
-            share = theme.average / theme.scale_max if theme.scale_max else 0.0
-            spread = ""
-            if theme.minimum is not None and theme.maximum is not None and theme.maximum > theme.minimum:
-                spread = f" ({_fmt_number(theme.minimum)}–{_fmt_number(theme.maximum)})"
-            lines.append(f"`{bar(share, 1)}` **{title}**: {_fmt_number(theme.average)}/{theme.scale_max}{spread}")
-        for flagged in theme.disagreements:
-            lines.append(f"- ⚠️ {t(ui, lang, 'disagreement')}: {one_line(flagged, 300)}")
-    answered = [q for q in summary.questions if not q.unanswered]
-    if answered:
-        lines.append("")
-        for q in answered:
-            lines.append(f"**{q.number}. {one_line(q.text, 300)}**")
-            for option in q.options:
-                if not option.count:
-                    continue
-                voters = ""
-                if option.voters and not summary.anonymous:
-                    voters = " — " + ", ".join(one_line(v, 60) for v in option.voters)
-                lines.append(f"- {one_line(option.label, 200)}: {option.count}{voters}")
-            for answer in q.text_answers:
-                who = f"{one_line(answer.author, 60)}: " if answer.author and not summary.anonymous else ""
-                lines.append(f"- {who}{one_line(answer.text, 500)}")
-    unanswered = [q for q in summary.questions if q.unanswered]
-    if unanswered:
-        lines.append(f"_{t(ui, lang, 'not_answered')}: {', '.join(str(q.number) for q in unanswered)}_")
-    d = summary.decision
-    lines.append("")
-    undecided = "" if d.confirmed else f" ({t(ui, lang, 'undecided')})"
-    lines.append(f"**{t(ui, lang, 'decision')}:** {one_line(d.label, 200)}{undecided}")
-    if d.reasons:
-        lines.append(f"**{t(ui, lang, 'reasons')}:** " + " / ".join(one_line(r, 300) for r in d.reasons))
-    if d.pilot_scope:
-        lines.append(f"**{t(ui, lang, 'pilot_scope')}:** {one_line(d.pilot_scope, 500)}")
-    if d.value != "not_now":
-        lines.append(f"**{t(ui, lang, 'owner')}:** {one_line(d.owner, 100) or t(ui, lang, 'not_set')}")
-        if d.channels:
-            lines.append(f"**{t(ui, lang, 'channels')}:** {', '.join(one_line(c, 60) for c in d.channels)}")
-        if d.domain:
-            lines.append(f"**{t(ui, lang, 'domain')}:** {', '.join(one_line(x, 60) for x in d.domain)}")
-    if d.reconsider:
-        lines.append(f"**{t(ui, lang, 'reconsider')}:** {one_line(d.reconsider, 500)}")
-    if d.revisit_text:
-        lines.append(f"**{t(ui, lang, 'revisit')}:** {one_line(d.revisit_text, 100)}")
-    lines.append("")
-    lines.append(f"**{t(ui, lang, 'concerns')}:**")
-    if summary.concerns:
-        for note in summary.concerns:
-            who = f"{one_line(note.author, 60)}: " if note.author and not summary.anonymous else ""
-            about = f" _({one_line(note.question, 120)})_" if note.question else ""
-            lines.append(f"- {who}{one_line(note.text, 500)}{about}")
-    else:
-        lines.append(t(ui, lang, "no_concerns"))
-    if summary.anonymous or not summary.participants:
-        people = t(ui, lang, "participants_count", n=summary.participant_count)
-    else:
-        people = ", ".join(one_line(p, 60) for p in summary.participants)
-    lines.append(f"**{t(ui, lang, 'participants')}:** {people}")
-    return neutralise("\n".join(lines), MAX_POST - 500)
-
-
-def summary_post(summary: Summary, file_ids: Sequence[str] = ()) -> dict[str, Any]:
-    ui, lang = summary.ui, summary.language
-    heading = t(ui, lang, "summary_title" if summary.final else "summary_so_far")
-    post: dict[str, Any] = {
-        "message": neutralise(
-            f"#### {one_line(summary.title, 200)} — {heading}\n\n" + summary_markdown(summary), MAX_POST
-        ),
-    }
-    if file_ids:
-        post["file_ids"] = list(file_ids)[:5]
     return post
 
 

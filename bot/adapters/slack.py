@@ -34,6 +34,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from bot.adapters import slack_blocks as sb
+from bot.adapters.slack_summary import summary_messages
 from bot.chart import render_chart
 from bot.coalesce import TallyCoalescer
 from bot.config import Settings
@@ -517,7 +518,7 @@ class SlackAdapter:
 
     def _summary(self, where: Where, card: SummaryCard) -> None:
         summary = card.summary
-        parts = sb.summary_messages(summary)
+        parts = summary_messages(summary)
         if card.audience is Audience.EPHEMERAL:
             for part in parts:
                 self._ephemeral(where, part)
