@@ -26,7 +26,7 @@ from bot.core.messages import (
     SummaryCard,
     TallyChanged,
 )
-from bot.core.render_text import header_text, question_text, summary_text, tally_line
+from bot.core.render_text import header_text, phrase, question_text, summary_text, tally_line
 from bot.errors import BotError
 from bot.service import CheckService
 
@@ -50,6 +50,7 @@ class ConsoleChat:
     user: str = "you"
     out: TextIO = field(default_factory=lambda: sys.stdout)
     read: Callable[[str], str] = input
+    language: str | None = None  # of the check last shown; the console's own phrases follow it
 
     def run(self) -> None:
         self._print("socialmedia-check console — a local team chat. Type /help for the commands.")
@@ -91,9 +92,7 @@ class ConsoleChat:
 
     def _dispatch(self, line: str) -> list[Message]:
         if line.startswith(COMMAND):
-            return self.service.handle_command(
-                self.channel, line[len(COMMAND) :].strip(), self.user, self.user
-            )
+            return self.service.handle_command(self.channel, line[len(COMMAND) :].strip(), self.user, self.user)
         if line.startswith("/"):
             return self.service.handle_command(self.channel, line[1:], self.user, self.user)
         event = Event(EventKind.ANSWER, user=self.user, user_name=self.user, text=line)
@@ -108,8 +107,10 @@ class ConsoleChat:
 
     def _render(self, messages: list[Message]) -> None:
         for message in messages:
+            self.language = _language_of(message) or self.language
             if isinstance(message, Notice):
-                prefix = f"(only {self.user} sees this) " if message.audience is Audience.EPHEMERAL else ""
+                private = message.audience is Audience.EPHEMERAL
+                prefix = phrase(self.service.ui(self.language), "only_you", name=self.user) + " " if private else ""
                 self._print(prefix + message.text)
             elif isinstance(message, HeaderCard):
                 if message.mode is CardMode.POST:
@@ -128,3 +129,13 @@ class ConsoleChat:
 
     def _print(self, text: str) -> None:
         print(text, file=self.out, flush=True)
+
+
+def _language_of(message: Message) -> str | None:
+    if isinstance(message, QuestionCard):
+        return message.view.language
+    if isinstance(message, HeaderCard):
+        return message.language
+    if isinstance(message, SummaryCard):
+        return message.summary.language
+    return None
