@@ -133,11 +133,13 @@ def test_closed_question_loses_buttons_and_keeps_final_spread() -> None:
     assert "Skipped" in all_text(skipped)
 
 
-def test_multi_uses_checkboxes_up_to_ten_then_a_multi_select() -> None:
+def test_multi_uses_toggle_buttons_up_to_ten_then_a_multi_select() -> None:
     few = tuple(OptionView(i, f"v{i}", f"Option {i}") for i in range(1, 9))
     msg = sb.question_message(qview(kind="multi", options=few, spread=Spread(0)))
-    boxes = [el for el in actions_of(msg) if el["action_id"] == sb.MULTI]
-    assert boxes[0]["type"] == "checkboxes" and len(boxes[0]["options"]) == 8
+    toggles = [el for el in actions_of(msg) if el["action_id"].startswith(sb.TOGGLE + ":")]
+    assert [el["type"] for el in toggles] == ["button"] * 8
+    assert [sb.Ref.decode(el["value"]).number for el in toggles] == list(range(1, 9))  # type: ignore[union-attr]
+    assert "click again to remove" in all_text(msg)
     many = tuple(OptionView(i, f"v{i}", f"Option {i}") for i in range(1, 13))
     msg = sb.question_message(qview(kind="multi", options=many, spread=Spread(0)))
     assert [el for el in actions_of(msg) if el["action_id"] == sb.MULTI][0]["type"] == "multi_static_select"

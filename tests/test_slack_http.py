@@ -26,7 +26,7 @@ from bot.config import Settings
 from bot.core.messages import ChannelKey, Event, Message, QuestionCard
 from bot.store import Store
 from bot.web import ServerHandle, create_web_app, serve_in_thread
-from tests.fakes.slack_api import FakeSlackApi, Posted
+from tests.fakes.slack_api import TEAM_ID, FakeSlackApi, Posted
 from tests.fakes.slack_signing import SlackSender
 
 SECRET = "test-signing-secret-0123456789"
@@ -211,9 +211,10 @@ def answer_everything(
                     if is_text:
                         with lock:
                             given.texts.append(text)
-                elif sb.MULTI in ids:
-                    chosen = _element(message, sb.MULTI)["options"][: 1 + i % 2]
-                    assert env.click(user, message, sb.MULTI, selected_options=chosen) == 200
+                elif any(a.startswith(sb.TOGGLE + ":") for a in ids):
+                    toggles = [a for a in ids if a.startswith(sb.TOGGLE + ":")]
+                    for action_id in toggles[: 1 + i % 2]:  # one or two options, a click each
+                        assert env.click(user, message, action_id) == 200
                 else:
                     buttons = [a for a in ids if a.startswith(sb.ANSWER + ":")]
                     ref = sb.Ref.decode(_element(message, buttons[0])["value"])
@@ -223,7 +224,7 @@ def answer_everything(
 
             if sb.TEXT in ids:
                 selections = 0
-            elif sb.MULTI in ids:
+            elif any(a.startswith(sb.TOGGLE + ":") for a in ids):
                 selections = sum(1 + i % 2 for i in range(len(users)))
             else:
                 selections = len(users)
@@ -548,3 +549,24 @@ def test_summary_text_goes_out_when_the_chart_upload_fails(quick_env: Env, caplo
     assert "Summary" in summary
     env.adapter.close()  # waits for the listeners: the failure has been handled (and logged) by now
     assert any("could not upload the summary chart" in r.getMessage() for r in caplog.records)
+
+
+def test_multi_choice_keeps_earlier_picks_after_the_message_was_edited(env: Env) -> None:
+    """Slack resets checkbox ticks on every edit; toggles must not lose the picks made before it."""
+    assert env.slash(FACILITATOR, "start") == 200
+    for number in range(1, 10):
+        question = env.wait_questions(number)[-1]
+        if any(a.startswith(sb.TOGGLE + ":") for a in (e["action_id"] for e in _elements(question))):
+            break
+        assert env.click(FACILITATOR, question, sb.NEXT) == 200
+    else:
+        raise AssertionError("no multiple-choice question in the first nine")
+    user = USERS[0]
+    assert env.click(user, question, f"{sb.TOGGLE}:1") == 200
+    env.fake.wait_until(lambda f: "1 answered" in _text(f.message(CHANNEL, question.ts)), 10)  # edited
+    assert env.click(user, question, f"{sb.TOGGLE}:3") == 200
+    assert env.click(user, question, f"{sb.TOGGLE}:3") == 200  # a double click: counts once
+    env.adapter.coalescer.wait_idle(5)
+    record = env.store.load_running(f"slack:{TEAM_ID}:{CHANNEL}")
+    assert record is not None
+    assert record.answers_to(record.meta.state)[user].choices == (1, 3)

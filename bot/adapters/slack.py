@@ -64,6 +64,7 @@ RATE_LIMIT_RETRIES = 3  # 429s honoured (Retry-After) before a call gives up
 LISTENER_THREADS = 16
 REF_WAIT_MAX = 1.6  # seconds of back-off for a question ref another replica is still storing
 DEDUP_TTL = 86400  # Slack retries within minutes; a day is plenty
+TOGGLE_GUARD_SECONDS = 1  # clicks on the same option by the same user closer than this count once
 _MAX_ERROR_TEXT = 300
 _NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found"})
 # Said through the command's response_url, which works even where the bot may not post.
@@ -273,8 +274,14 @@ class SlackAdapter:
         elif action_id == sb.SELECT:
             chosen = (action.get("selected_option") or {}).get("value", "")
             event = replace(base, choices=_numbers([chosen]))
+        elif action_id.startswith(sb.TOGGLE + ":"):
+            # A double click must not undo itself: one toggle per user and option within a moment.
+            once = f"slack:toggle:{where.user}:{ref.session_id}:{ref.question_id}:{ref.number}"
+            if not self._store.claim_once(once, TOGGLE_GUARD_SECONDS):
+                return []
+            event = replace(base, choices=(ref.number,), toggle=True)
         elif action_id == sb.MULTI:
-            # Checkboxes and multi-selects report the user's whole selection: replace, not toggle.
+            # A multi-select (more than 10 options) reports the user's whole selection: replace.
             chosen = [o.get("value", "") for o in action.get("selected_options") or []]
             event = replace(base, choices=_numbers(chosen), toggle=False)
         elif action_id in sb.FACILITATOR_ACTIONS:

@@ -45,7 +45,6 @@ MAX_MODAL_BUTTON = 24
 MAX_LABEL = 2000
 MAX_INPUT = 3000
 MAX_FALLBACK = 3000  # top-level text: Slack truncates at 40k; notifications need far less
-MAX_CHECKBOXES = 10
 MAX_BUTTON_OPTIONS = 10  # more options than this become a select menu
 MAX_SELECT_OPTIONS = 100
 MAX_MESSAGE_CHARS = 12000  # keep one message readable (and well under Slack's msg_too_long)
@@ -54,7 +53,8 @@ MAX_MESSAGE_CHARS = 12000  # keep one message readable (and well under Slack's m
 PREFIX = "smc:"
 ANSWER = "smc:answer"  # + ":<n>" per option button
 SELECT = "smc:select"  # static_select for a single choice with many options
-MULTI = "smc:multi"  # checkboxes / multi_static_select
+TOGGLE = "smc:toggle"  # + ":<n>": multi choice, one button per option, each click adds/removes it
+MULTI = "smc:multi"  # multi_static_select, only for a multi choice of more than 10 options
 TEXT = "smc:text"  # opens the answer modal
 NOTE = "smc:note"  # opens the note modal
 NEXT = "smc:next"
@@ -288,9 +288,17 @@ def _answer_elements(view: QuestionView) -> list[Block]:
         return [_button(TEXT, t(ui, "answer_button"), base, "primary")]
     options = view.options[:MAX_SELECT_OPTIONS]
     if view.kind == "multi":
+        # Toggle buttons, not checkboxes: Slack resets a user's ticks whenever the message is edited
+        # (every tally update), so a later tick would report a selection without the earlier ones.
+        # A toggle changes one option of the stored answer, atomically in Redis.
+        if len(options) <= MAX_BUTTON_OPTIONS:
+            return [
+                _button(
+                    f"{TOGGLE}:{o.number}", f"{o.number}. {o.label}", Ref(view.session_id, view.question_id, o.number)
+                )
+                for o in options
+            ]
         opts = [_option(f"{o.number}. {o.label}", str(o.number)) for o in options]
-        if len(options) <= MAX_CHECKBOXES:
-            return [{"type": "checkboxes", "action_id": MULTI, "options": opts}]
         return [
             {
                 "type": "multi_static_select",
@@ -328,6 +336,8 @@ def question_message(view: QuestionView) -> dict[str, Any]:
     ]
     if view.help:
         top.append(context(esc(view.help)))
+    if view.kind == "multi" and not view.closed:
+        top.append(context(f"_{esc(t(ui, 'multi_hint'))}_"))
     controls: list[Block] = []
     footer_parts = [f"{esc(t(ui, 'facilitator'))}: {esc(view.facilitator)}"]
     if view.notes_count:
