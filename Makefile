@@ -13,7 +13,9 @@ console: $(VENV)/.installed  ## run the bot as a local team chat in the terminal
 
 test: $(VENV)/.test-installed  ## run the whole test suite (starts its own redis-server)
 	@scripts/ensure-system-deps.sh test
-	$(BIN)/python -m pytest
+	@# pytest exits 5 when it collected no tests: that is a failure here, and it says so
+	$(BIN)/python -m pytest; status=$$?; \
+	  if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; exit $$status
 
 bench: $(VENV)/.installed  ## the answer-path benchmark
 	@scripts/ensure-system-deps.sh
