@@ -25,6 +25,7 @@ from bot.core.messages import (
     QuestionCard,
     SummaryCard,
     TallyChanged,
+    language_of,
 )
 from bot.core.render_text import header_text, phrase, question_text, summary_text, tally_line
 from bot.errors import BotError
@@ -107,7 +108,7 @@ class ConsoleChat:
 
     def _render(self, messages: list[Message]) -> None:
         for message in messages:
-            self.language = _language_of(message) or self.language
+            self.language = language_of(message) or self.language
             if isinstance(message, Notice):
                 private = message.audience is Audience.EPHEMERAL
                 prefix = phrase(self.service.ui(self.language), "only_you", name=self.user) + " " if private else ""
@@ -129,13 +130,3 @@ class ConsoleChat:
 
     def _print(self, text: str) -> None:
         print(text, file=self.out, flush=True)
-
-
-def _language_of(message: Message) -> str | None:
-    if isinstance(message, QuestionCard):
-        return message.view.language
-    if isinstance(message, HeaderCard):
-        return message.language
-    if isinstance(message, SummaryCard):
-        return message.summary.language
-    return None

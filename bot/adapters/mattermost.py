@@ -51,6 +51,7 @@ from bot.core.messages import (
     SummaryCard,
     TallyChanged,
     Tone,
+    session_of,
 )
 from bot.errors import ConfigError, PlatformError
 from bot.http_types import HttpRequest, HttpResponse, Route
@@ -402,9 +403,9 @@ class MattermostAdapter:
 
     def _deliver(self, channel: ChannelKey, messages: list[Message], actor: str) -> None:
         # Thread notices do not always name their check; the cards around them do.
-        session = next((sid for m in messages if (sid := _session_of(m))), None) or self._latest.get(channel)
+        session = next((sid for m in messages if (sid := session_of(m))), None) or self._latest.get(channel)
         for message in messages:
-            session = _session_of(message) or session
+            session = session_of(message) or session
             if session:
                 self._latest[channel] = session
             try:
@@ -557,18 +558,6 @@ class MattermostAdapter:
         except Exception:
             log.exception("could not draw the summary chart")
             return None
-
-
-def _session_of(message: Message) -> str | None:
-    if isinstance(message, TallyChanged):
-        return message.session_id
-    if isinstance(message, QuestionCard):
-        return message.view.session_id
-    if isinstance(message, HeaderCard):
-        return message.session_id
-    if isinstance(message, SummaryCard):
-        return message.summary.session_id
-    return None
 
 
 def _is_private(message: Message) -> bool:

@@ -51,6 +51,7 @@ from bot.core.messages import (
     SummaryCard,
     TallyChanged,
     Tone,
+    session_of,
 )
 from bot.errors import ConfigError, PlatformError
 from bot.http_types import HttpRequest, HttpResponse, Route
@@ -395,7 +396,7 @@ class SlackAdapter:
     def _deliver(self, where: Where, messages: Iterable[Message]) -> None:
         messages = list(messages)
         if where.session_id is None:
-            where.session_id = next((_session_of(m) for m in messages if _session_of(m)), None)
+            where.session_id = next((session_of(m) for m in messages if session_of(m)), None)
         failed = False
         for message in messages:
             try:
@@ -615,15 +616,3 @@ def _numbers(values: Iterable[str]) -> tuple[int, ...]:
 
 def _digest(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:32]
-
-
-def _session_of(message: Message) -> str | None:
-    if isinstance(message, TallyChanged):
-        return message.session_id
-    if isinstance(message, QuestionCard):
-        return message.view.session_id
-    if isinstance(message, HeaderCard):
-        return message.session_id
-    if isinstance(message, SummaryCard):
-        return message.summary.session_id
-    return message.session_id

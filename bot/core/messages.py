@@ -260,3 +260,23 @@ class SummaryCard:
 
 
 Message = Notice | HeaderCard | QuestionCard | TallyChanged | SummaryCard
+
+
+def session_of(message: Message) -> str | None:
+    """The check a message belongs to, when it says."""
+    if isinstance(message, QuestionCard):
+        return message.view.session_id
+    if isinstance(message, SummaryCard):
+        return message.summary.session_id
+    return message.session_id
+
+
+def language_of(message: Message) -> str | None:
+    """The language a message was rendered in, when it says (notices are already translated)."""
+    if isinstance(message, QuestionCard):
+        return message.view.language
+    if isinstance(message, HeaderCard):
+        return message.language
+    if isinstance(message, SummaryCard):
+        return message.summary.language
+    return None
