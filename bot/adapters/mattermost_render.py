@@ -26,7 +26,6 @@ from typing import Any
 from bot.adapters.mattermost_signing import ContextSigner
 from bot.core.messages import (
     Action,
-    Audience,
     ChannelKey,
     HeaderCard,
     Notice,
@@ -417,7 +416,3 @@ def error_response(message: str) -> dict[str, Any]:
     newer ``{"error": {...}}`` shape (10.5+) would be dropped silently by older servers.
     """
     return {"ephemeral_text": neutralise(message, 1000), "skip_slack_parsing": True}
-
-
-def is_private(notice: Notice) -> bool:
-    return notice.audience is Audience.EPHEMERAL
