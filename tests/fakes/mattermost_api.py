@@ -28,12 +28,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import yaml
+
+from tests.fakes.loopback import LoopbackServer
 
 SPEC_DIR = Path(os.environ.get("SMC_MATTERMOST_SPECS") or Path(__file__).resolve().parents[1] / "specs" / "mattermost")
 SPEC_FILES = ("posts.yaml", "files.yaml", "actions.yaml", "commands.yaml", "users.yaml")
@@ -107,9 +109,7 @@ class SpecChecker:
                 regex = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
                 for method, operation in item.items():
                     if method.lower() in ("get", "post", "put", "delete", "patch"):
-                        self._operations.append(
-                            _Operation(method.upper(), template, re.compile(regex), operation)
-                        )
+                        self._operations.append(_Operation(method.upper(), template, re.compile(regex), operation))
         # Literal paths win over templated ones (/posts/ephemeral before /posts/{post_id}).
         self._operations.sort(key=lambda op: op.template.count("{"))
 
@@ -225,7 +225,9 @@ class _Injection:
     content_type: str
 
 
-class FakeMattermost:
+class FakeMattermost(LoopbackServer):
+    thread_name = "fake-mattermost"
+
     """The fake server. Use as a context manager, or call :meth:`start` / :meth:`stop`."""
 
     def __init__(
@@ -236,6 +238,7 @@ class FakeMattermost:
         teams: Iterable[tuple[str, str]] = (("team1", "myteam"),),
         check_specs: bool = True,
     ) -> None:
+        super().__init__()
         self.token = token
         self.bot_user_id = bot_user_id
         self.bot_username = bot_username
@@ -252,40 +255,11 @@ class FakeMattermost:
         self._injections: list[_Injection] = []
         self._cond = threading.Condition()
         self._seq = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
 
-    def start(self) -> FakeMattermost:
-        handler = _make_handler(self)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-mattermost",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeMattermost:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.server_address[1])
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)
 
     @property
     def url(self) -> str:
@@ -349,9 +323,7 @@ class FakeMattermost:
     def rate_limit_next(self, method: str, path_regex: str, reset: int = 1, times: int = 1) -> None:
         """The next ``times`` matching requests are answered 429 as Mattermost's rate limiter does."""
         headers = {"X-Ratelimit-Limit": "10", "X-Ratelimit-Remaining": "0", "X-Ratelimit-Reset": str(reset)}
-        self._inject(
-            method, path_regex, 429, times, headers, b"limit exceeded\n", "text/plain; charset=utf-8"
-        )
+        self._inject(method, path_regex, 429, times, headers, b"limit exceeded\n", "text/plain; charset=utf-8")
 
     def _inject(
         self,
@@ -592,9 +564,7 @@ class FakeMattermost:
             extra = {k: v for k, v in body.items() if k not in ("team_id", "trigger", "url")}
             if body.get("method") not in ("P", "G"):
                 raise E(400, "model.command.is_valid.method.app_error", "Invalid Method")
-            return 201, self.add_command(
-                body.get("team_id", ""), body.get("trigger", ""), body.get("url", ""), **extra
-            )
+            return 201, self.add_command(body.get("team_id", ""), body.get("trigger", ""), body.get("url", ""), **extra)
         m = re.fullmatch(r"/api/v4/commands/([^/]+)", path)
         if method == "PUT" and m:
             with self._cond:

@@ -28,10 +28,12 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.loopback import LoopbackServer
 
 TEAM_ID = "T0FAKE001"
 BOT_USER_ID = "U0BOT0001"
@@ -122,10 +124,13 @@ class Posted:
     updates: int = 0
 
 
-class FakeSlackApi:
+class FakeSlackApi(LoopbackServer):
     """Start with ``with FakeSlackApi() as fake:``; point the client at :attr:`url`."""
 
+    thread_name = "fake-slack-api"
+
     def __init__(self, *, spec_path: Path | None = None, socket_mode_url: str | None = None) -> None:
+        super().__init__()
         self.spec_path = spec_path if spec_path is not None else find_spec()
         self.spec = load_spec(self.spec_path)
         self.socket_mode_url = socket_mode_url
@@ -143,39 +148,16 @@ class FakeSlackApi:
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._triggers: dict[str, float] = {}
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> FakeSlackApi:
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
         class Handler(_Handler):
             api = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-slack-api", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeSlackApi:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "start() the fake first"
-        return int(self._server.server_address[1])
+        return Handler
 
     @property
     def url(self) -> str:
