@@ -8,7 +8,19 @@ from typing import Any
 
 from bot.adapters.mattermost_render import MAX_POST, fmt_number, neutralise, one_line, t
 from bot.core.messages import Summary
-from bot.core.render_text import bar
+from bot.core.render_text import bar, decision_rows
+
+# The longest each row of the decision record may grow in the post.
+ROW_LIMITS = {
+    "decision": 200,
+    "reasons": 1200,
+    "pilot_scope": 500,
+    "owner": 100,
+    "channels": 600,
+    "domain": 600,
+    "reconsider": 500,
+    "revisit": 100,
+}
 
 
 def summary_markdown(summary: Summary) -> str:
@@ -45,24 +57,8 @@ def summary_markdown(summary: Summary) -> str:
     unanswered = [q for q in summary.questions if q.unanswered]
     if unanswered:
         lines.append(f"_{t(ui, lang, 'not_answered')}: {', '.join(str(q.number) for q in unanswered)}_")
-    d = summary.decision
     lines.append("")
-    undecided = "" if d.confirmed else f" ({t(ui, lang, 'undecided')})"
-    lines.append(f"**{t(ui, lang, 'decision')}:** {one_line(d.label, 200)}{undecided}")
-    if d.reasons:
-        lines.append(f"**{t(ui, lang, 'reasons')}:** " + " / ".join(one_line(r, 300) for r in d.reasons))
-    if d.pilot_scope:
-        lines.append(f"**{t(ui, lang, 'pilot_scope')}:** {one_line(d.pilot_scope, 500)}")
-    if d.value != "not_now":
-        lines.append(f"**{t(ui, lang, 'owner')}:** {one_line(d.owner, 100) or t(ui, lang, 'not_set')}")
-        if d.channels:
-            lines.append(f"**{t(ui, lang, 'channels')}:** {', '.join(one_line(c, 60) for c in d.channels)}")
-        if d.domain:
-            lines.append(f"**{t(ui, lang, 'domain')}:** {', '.join(one_line(x, 60) for x in d.domain)}")
-    if d.reconsider:
-        lines.append(f"**{t(ui, lang, 'reconsider')}:** {one_line(d.reconsider, 500)}")
-    if d.revisit_text:
-        lines.append(f"**{t(ui, lang, 'revisit')}:** {one_line(d.revisit_text, 100)}")
+    lines += [f"**{label}:** {one_line(value, ROW_LIMITS[field])}" for field, label, value in decision_rows(summary)]
     lines.append("")
     lines.append(f"**{t(ui, lang, 'concerns')}:**")
     if summary.concerns:

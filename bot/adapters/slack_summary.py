@@ -26,7 +26,7 @@ from bot.adapters.slack_blocks import (
 )
 from bot.core import render_text
 from bot.core.messages import Summary
-from bot.core.render_text import bar
+from bot.core.render_text import bar, decision_rows
 
 
 def _theme_lines(summary: Summary) -> list[str]:
@@ -48,25 +48,9 @@ def _theme_lines(summary: Summary) -> list[str]:
 
 
 def _decision_lines(summary: Summary) -> list[str]:
-    ui = summary.ui
-    d = summary.decision
-    mark = " :white_check_mark:" if d.confirmed else ""
-    lines = [f"*{esc(t(ui, 'decision'))}:* {esc(d.label)}{mark}"]
-    if d.reasons:
-        lines.append(f"*{esc(t(ui, 'reasons'))}:* " + esc("; ".join(d.reasons)))
-    if d.owner:
-        lines.append(f"*{esc(t(ui, 'owner'))}:* {esc(d.owner)}")
-    if d.channels:
-        lines.append(f"*{esc(t(ui, 'channels'))}:* " + esc(", ".join(d.channels)))
-    if d.domain:
-        lines.append(f"*{esc(t(ui, 'domain'))}:* " + esc(", ".join(d.domain)))
-    if d.pilot_scope:
-        lines.append(f"*{esc(t(ui, 'pilot_scope'))}:* {esc(d.pilot_scope)}")
-    if d.reconsider:
-        lines.append(f"*{esc(t(ui, 'reconsider'))}:* {esc(d.reconsider)}")
-    if d.revisit_text:
-        lines.append(f"*{esc(t(ui, 'revisit'))}:* {esc(d.revisit_text)}")
-    return lines
+    rows = decision_rows(summary)
+    mark = " :white_check_mark:" if summary.decision.confirmed else ""
+    return [f"*{esc(label)}:* {esc(value)}{mark if field == 'decision' else ''}" for field, label, value in rows]
 
 
 def _question_lines(summary: Summary) -> list[str]:

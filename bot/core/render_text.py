@@ -91,6 +91,28 @@ def notice_text(notice: Notice) -> str:
     return notice.text
 
 
+def decision_rows(summary: Summary) -> list[tuple[str, str, str]]:
+    """The decision record as (field, label, value) rows, in order: which fields a summary shows, for
+    every renderer. Values are raw user text where users wrote them; each renderer escapes and clips."""
+    ui, d = summary.ui, summary.decision
+    pending = "" if d.confirmed or d.value is None else f" ({phrase(ui, 'undecided')})"
+    rows = [("decision", f"{d.label}{pending}")]
+    if d.reasons:
+        rows.append(("reasons", " / ".join(d.reasons)))
+    if d.pilot_scope:
+        rows.append(("pilot_scope", d.pilot_scope))
+    if d.value != "not_now":
+        rows.append(("owner", d.owner or phrase(ui, "not_set")))
+        if d.channels:
+            rows.append(("channels", ", ".join(d.channels)))
+        if d.domain:
+            rows.append(("domain", ", ".join(d.domain)))
+    if d.reconsider:
+        rows.append(("reconsider", d.reconsider))
+    rows.append(("revisit", d.revisit_text))
+    return [(field, phrase(ui, field), value) for field, value in rows]
+
+
 def summary_text(summary: Summary) -> str:
     ui = summary.ui
     title = ui["summary_title"] if summary.final else ui["summary_so_far"]
@@ -111,22 +133,8 @@ def summary_text(summary: Summary) -> str:
     if unanswered:
         numbers = ", ".join(str(q.number) for q in unanswered)
         lines.append(f"{ui['not_answered']}: {numbers}")
-    d = summary.decision
-    pending = "" if d.confirmed or d.value is None else f" ({ui['undecided']})"
-    lines += ["", f"*{ui['decision']}:* {d.label}{pending}"]
-    if d.reasons:
-        lines.append(f"*{ui['reasons']}:* " + " / ".join(d.reasons))
-    if d.pilot_scope:
-        lines.append(f"*{ui['pilot_scope']}:* {d.pilot_scope}")
-    if d.value != "not_now":
-        lines.append(f"*{ui['owner']}:* {d.owner or ui['not_set']}")
-        if d.channels:
-            lines.append(f"*{ui['channels']}:* {', '.join(d.channels)}")
-        if d.domain:
-            lines.append(f"*{ui['domain']}:* {', '.join(d.domain)}")
-    if d.reconsider:
-        lines.append(f"*{ui['reconsider']}:* {d.reconsider}")
-    lines.append(f"*{ui['revisit']}:* {d.revisit_text}")
+    lines.append("")
+    lines += [f"*{label}:* {value}" for _, label, value in decision_rows(summary)]
     lines += ["", f"*{ui['concerns']}:*"]
     if summary.concerns:
         for note in summary.concerns:
