@@ -23,11 +23,11 @@ from socket import socket
 
 import redis
 
-from bot.core.dialogue import load_dialogue
+from bot.core.dialogue.load import load_dialogue
 from bot.core.messages import ChannelKey, Event, EventKind
-from bot.redis_server import RedisProcess
+from bot.runtime.redis_server import RedisProcess
 from bot.service import CheckService
-from bot.store import Store
+from bot.store.store import Store
 
 
 class CountingConnection(redis.Connection):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.core.dialogue import Dialogue, load_dialogue
+from bot.core.dialogue.load import Dialogue, load_dialogue
 from bot.service import CheckService, SessionStore
-from bot.store import Store
+from bot.store.store import Store
 
 
 def load_app_dialogue(settings: Settings) -> Dialogue:

@@ -77,7 +77,7 @@ def _settings(quiet: bool = False):  # type: ignore[no-untyped-def]
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from bot.core.dialogue import load_dialogue
+    from bot.core.dialogue.load import load_dialogue
 
     dialogue = load_dialogue(args.path)
     print(
@@ -93,7 +93,7 @@ def _console(args: argparse.Namespace) -> int:
     from bot.adapters.console import ConsoleChat
     from bot.app import build_service, build_store, load_app_dialogue
     from bot.core.messages import ChannelKey
-    from bot.redis_server import RedisProcess
+    from bot.runtime.redis_server import RedisProcess
 
     settings = _settings(quiet=True)
     dialogue = load_app_dialogue(settings)
@@ -130,17 +130,17 @@ def _server_parts():  # type: ignore[no-untyped-def]
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from bot.web import create_web_app, serve_forever
+    from bot.runtime.web import create_web_app, serve_forever
 
     settings, store, service = _server_parts()
     routes = []
     if settings.slack_enabled:
-        from bot.adapters.slack import build_slack_adapter
+        from bot.adapters.slack.app import build_slack_adapter
 
         routes += build_slack_adapter(settings, service, store).routes()
         log.info("Slack enabled: POST /slack/events")
     if settings.mattermost_enabled:
-        from bot.adapters.mattermost import build_mattermost_adapter
+        from bot.adapters.mattermost.routes import build_mattermost_adapter
 
         routes += build_mattermost_adapter(settings, service, store).routes()
         log.info("Mattermost enabled: POST /mattermost/command, /mattermost/actions")
@@ -157,14 +157,14 @@ def _socket(args: argparse.Namespace) -> int:
     settings, store, service = _server_parts()
     if not settings.slack_app_token or not settings.slack_bot_token:
         raise ConfigError("socket mode needs SLACK_APP_TOKEN (xapp-…) and SLACK_BOT_TOKEN")
-    from bot.adapters.slack import build_slack_adapter
+    from bot.adapters.slack.app import build_slack_adapter
 
     build_slack_adapter(settings, service, store).start_socket_mode()
     return 0
 
 
 def _mattermost_setup(args: argparse.Namespace) -> int:
-    from bot.adapters.mattermost_setup import setup_command
+    from bot.adapters.mattermost.setup import setup_command
 
     settings = _settings()
     print(setup_command(settings, args.team))

@@ -23,7 +23,7 @@ class ChatService(Protocol):
 
 
 class AdapterStore(Protocol):
-    """The part of bot.store.Store an adapter may use."""
+    """The part of bot.store.store.Store an adapter may use."""
 
     def set_ref(self, session_id: str, name: str, value: str) -> None: ...
     def get_ref(self, session_id: str, name: str) -> str | None: ...

@@ -13,11 +13,11 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
-from bot.core import engine
+from bot.core.engine import dispatch as engine
 from bot.core.commands import CommandError, parse_command
-from bot.core.dialogue import Dialogue
-from bot.core.engine import SYSTEM_USER, Context, Plan, Write
-from bot.core.flow import Flow
+from bot.core.dialogue.load import Dialogue
+from bot.core.engine.dispatch import SYSTEM_USER, Context, Plan, Write
+from bot.core.dialogue.flow import Flow
 from bot.core.messages import (
     Audience,
     CardMode,
@@ -38,7 +38,7 @@ META_CACHE_SIZE = 2048
 
 
 class WriteResultLike(Protocol):
-    """What a store write answers (bot.store.WriteResult)."""
+    """What a store write answers (bot.store.store.WriteResult)."""
 
     @property
     def status(self) -> str: ...
@@ -49,7 +49,7 @@ class WriteResultLike(Protocol):
 
 
 class SessionStore(Protocol):
-    """What the service needs of the store (bot.store.Store implements it)."""
+    """What the service needs of the store (bot.store.store.Store implements it)."""
 
     def create(self, record: SessionRecord) -> WriteResultLike: ...
     def replace_running(self, record: SessionRecord, old_session_id: str) -> WriteResultLike: ...

@@ -13,8 +13,8 @@ import redis
 
 from bot.core.session import RUNNING, SessionMeta, SessionRecord
 from bot.errors import StoreError
-from bot.redis_server import RedisProcess, find_redis_server
-from bot.store import Store
+from bot.runtime.redis_server import RedisProcess, find_redis_server
+from bot.store.store import Store
 
 
 def free_port() -> int:
@@ -57,7 +57,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProc
     except StoreError as exc:
         pytest.fail(f"the tests need a real redis-server: {exc}", pytrace=False)
     data_dir: Path = tmp_path_factory.mktemp("redis")
-    server = RedisProcess.start(data_dir, port=free_port(), unix_socket=False, persistent=False)
+    server = RedisProcess.start(data_dir, unix_socket=True, persistent=False)
     try:
         yield server
     finally:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.core.dialogue import Dialogue
+from bot.core.dialogue.load import Dialogue
 from bot.core.messages import (
     ChannelKey,
     Event,

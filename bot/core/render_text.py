@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.core.dialogue import packaged_ui
+from bot.core.dialogue.load import packaged_ui
 from bot.core.messages import HeaderCard, Notice, QuestionView, Summary
 
 BAR_WIDTH = 10

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from bot.core import tally
-from bot.core.dialogue import Question
+from bot.core.dialogue.load import Question
 from bot.core.messages import DecisionView, NoteView, QuestionResult, Summary, ThemeResult
 from bot.core.session import FINISHED, Answer, SessionRecord
 from bot.core.views import Lens, names_of, option_views, position, spread_of, text_answers

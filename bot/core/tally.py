@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 
-from bot.core.dialogue import Dialogue, Question
+from bot.core.dialogue.load import Dialogue, Question
 from bot.core.session import Answer, SessionRecord
 
 

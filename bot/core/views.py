@@ -9,8 +9,8 @@ from datetime import date
 from babel.dates import format_date
 
 from bot.core import tally
-from bot.core.dialogue import Dialogue, Question
-from bot.core.flow import Flow
+from bot.core.dialogue.load import Dialogue, Question
+from bot.core.dialogue.flow import Flow
 from bot.core.messages import (
     CardMode,
     HeaderCard,

@@ -1,0 +1,241 @@
+"""The Lua scripts behind bot.store.store: each public store call is one EVALSHA (one round trip).
+
+Status names and the note prefix come from bot.core.session, so the scripts and the Python side
+cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from bot.core.session import CANCELLED, FINISHED, NOTE_PREFIX, RUNNING
+
+
+def _lua(source: str) -> str:
+    """Fill in the status names and the note prefix shared with bot.core.session."""
+    return (
+        source.replace("$RUNNING", RUNNING)
+        .replace("$FINISHED", FINISHED)
+        .replace("$CANCELLED", CANCELLED)
+        .replace("$NOTE", NOTE_PREFIX)
+    )
+
+
+# Shared tail of create / replace_running. KEYS[1] pointer, KEYS[2] new session;
+# ARGV[first..] field/value pairs. HSET per pair: no unpack() stack limit on big records.
+WRITE_NEW = """
+redis.call('SET', KEYS[1], sid, 'EX', ttl)
+redis.call('DEL', KEYS[2])
+for i = first, #ARGV, 2 do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+end
+redis.call('EXPIRE', KEYS[2], ttl)
+return {'ok'}
+"""
+
+# KEYS: pointer, session.  ARGV: sid, ttl, session-key prefix, field, value, ...
+CREATE = _lua(
+    """
+local running = redis.call('GET', KEYS[1])
+if running then
+  local key = ARGV[3] .. running
+  if redis.call('HGET', key, 'status') == '$RUNNING' then
+    return {'conflict', redis.call('HGETALL', key)}
+  end
+end
+local sid, ttl, first = ARGV[1], ARGV[2], 4
+"""
+    + WRITE_NEW
+)
+
+# KEYS: pointer, new session, old session.  ARGV: old sid, new sid, ttl, session-key prefix, field, value, ...
+REPLACE_RUNNING = _lua(
+    """
+local running = redis.call('GET', KEYS[1])
+if running ~= ARGV[1] then
+  if running then
+    local key = ARGV[4] .. running
+    if redis.call('HGET', key, 'status') == '$RUNNING' then
+      return {'conflict', redis.call('HGETALL', key)}
+    end
+  end
+  return {'conflict'}
+end
+if redis.call('HGET', KEYS[3], 'status') == '$RUNNING' then
+  -- bump ver too, so a facilitator move still in flight on the old check cannot revive it
+  redis.call('HSET', KEYS[3], 'status', '$CANCELLED')
+  redis.call('HINCRBY', KEYS[3], 'ver', 1)
+  redis.call('EXPIRE', KEYS[3], ARGV[3])
+end
+local sid, ttl, first = ARGV[2], ARGV[3], 5
+"""
+    + WRITE_NEW
+)
+
+# KEYS: pointer.  ARGV: session-key prefix
+LOAD_RUNNING = _lua(
+    """
+local sid = redis.call('GET', KEYS[1])
+if not sid then return {} end
+local key = ARGV[1] .. sid
+if redis.call('HGET', key, 'status') ~= '$RUNNING' then return {} end
+return redis.call('HGETALL', key)
+"""
+)
+
+# Finds (or adds) the user in the session's users table; expects ``users`` (the field ``u``, or '')
+# and leaves ``idx`` (0-based). Plain string operations, no cjson: this runs on every answer (see
+# bot.core.session for the format).  ARGV[2] user key, ARGV[3] display name ('' when anonymous).
+USER_INDEX = """
+local at = string.find(users, '\\n' .. ARGV[2] .. '\\t', 1, true)
+local idx
+if at then
+  local _, before = string.gsub(string.sub(users, 1, at), '\\n', '')
+  idx = before - 1
+else
+  local _, count = string.gsub(users, '\\n', '')
+  idx = count
+  redis.call('HSET', KEYS[1], 'u', users .. '\\n' .. ARGV[2] .. '\\t' .. ARGV[3])
+end
+"""
+
+# KEYS: session.  ARGV: question, user key, name, answer value (JSON), toggle choice ('' = none), ttl
+# Returns the number of respondents (a bare integer: the cheapest reply to parse) — not the session:
+# the tally is rendered when it is delivered. Refusals return {status, session}.
+# One HMGET reads everything the script needs (status, current question, users, this question's
+# answers): this is the hot path of the whole bot.
+RECORD_ANSWER = _lua(
+    """
+local field = 'a|' .. ARGV[1]
+local got = redis.call('HMGET', KEYS[1], 'status', 'cur', 'u', field)
+if not got[1] then return {'missing'} end
+if got[1] ~= '$RUNNING' then return {'closed', redis.call('HGETALL', KEYS[1])} end
+if got[2] ~= ARGV[1] then return {'stale', redis.call('HGETALL', KEYS[1])} end
+local users = got[3] or ''
+"""
+    + USER_INDEX
+    + """
+local stored = got[4] or ''
+local tag = '\\n' .. idx .. '\\t'
+local old = nil
+local first = string.find(stored, tag, 1, true)
+if first then  -- cut out the user's previous answer
+  local following = string.find(stored, '\\n', first + 1, true)
+  old = string.sub(stored, first + #tag, following and following - 1 or #stored)
+  stored = string.sub(stored, 1, first - 1) .. (following and string.sub(stored, following) or '')
+end
+local value = ARGV[4]
+if ARGV[5] ~= '' then
+  local n, present, choices = tonumber(ARGV[5]), false, {}
+  if old and string.sub(old, 1, 1) == '[' then
+    for c in string.gmatch(old, '%d+') do
+      c = tonumber(c)
+      if c == n then present = true else table.insert(choices, c) end
+    end
+  end
+  if not present then table.insert(choices, n) end
+  table.sort(choices)
+  value = #choices > 0 and ('[' .. table.concat(choices, ',') .. ']') or ''
+end
+-- the most recent answer goes last; toggling off the last choice withdraws the answer
+if value ~= '' then stored = stored .. tag .. value end
+if stored ~= '' then
+  redis.call('HSET', KEYS[1], field, stored)
+else
+  redis.call('HDEL', KEYS[1], field)
+end
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+local _, count = string.gsub(stored, '\\n', '')
+return count
+"""
+)
+
+# KEYS: session.  ARGV: note JSON object without "u", user key, name, ttl
+ADD_NOTE = _lua(
+    """
+local got = redis.call('HMGET', KEYS[1], 'status', 'u')
+if not got[1] then return {'missing'} end
+if got[1] ~= '$RUNNING' then return {'closed', redis.call('HGETALL', KEYS[1])} end
+local users = got[2] or ''
+"""
+    + USER_INDEX
+    + """
+local seq = redis.call('HINCRBY', KEYS[1], 'nseq', 1)
+local note = string.sub(ARGV[1], 1, -2) .. ',"u":' .. idx .. '}'
+redis.call('HSET', KEYS[1], string.format('$NOTE%06d', seq), note)
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return seq
+"""
+)
+
+# KEYS: session, pointer, refs, history.  ARGV: expected ver, meta, cur, status, ttl, sid, finished score
+SAVE_META = _lua(
+    """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+if tonumber(redis.call('HGET', KEYS[1], 'ver') or '0') ~= tonumber(ARGV[1]) then
+  return {'conflict', redis.call('HGETALL', KEYS[1])}
+end
+redis.call('HSET', KEYS[1], 'meta', ARGV[2], 'cur', ARGV[3], 'status', ARGV[4])
+redis.call('HINCRBY', KEYS[1], 'ver', 1)
+local ours = redis.call('GET', KEYS[2]) == ARGV[6]
+if ARGV[4] == '$FINISHED' then
+  redis.call('PERSIST', KEYS[1])
+  redis.call('PERSIST', KEYS[3])
+  if ours then redis.call('DEL', KEYS[2]) end
+  redis.call('ZADD', KEYS[4], ARGV[7], ARGV[6])
+else
+  redis.call('EXPIRE', KEYS[1], ARGV[5])
+  redis.call('EXPIRE', KEYS[3], ARGV[5])
+  if ours then
+    if ARGV[4] == '$CANCELLED' then
+      redis.call('DEL', KEYS[2])
+    else
+      redis.call('EXPIRE', KEYS[2], ARGV[5])
+    end
+  end
+end
+return {'ok', redis.call('HGETALL', KEYS[1])}
+"""
+)
+
+# KEYS: history.  ARGV: limit, session-key prefix
+HISTORY = """
+local out = {}
+for _, sid in ipairs(redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)) do
+  local fields = redis.call('HGETALL', ARGV[2] .. sid)
+  if #fields > 0 then table.insert(out, fields) end
+end
+return out
+"""
+
+# KEYS: refs, session.  ARGV: name, value, ttl for refs of a session that is gone.
+# The refs hash follows the session's expiry: same TTL while it lives, none once it is persisted.
+SET_REF = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local ttl = redis.call('PTTL', KEYS[2])
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+elseif ttl == -1 then
+  redis.call('PERSIST', KEYS[1])
+else
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+end
+return 1
+"""
+
+
+# A coalescing window (bot.runtime.coalesce): entering and leaving are atomic, so a "dirty" mark set by
+# a follower can never fall between the leader's check and its release.
+# KEYS: lock, dirty.  ARGV: ttl in ms.
+COALESCE_ENTER = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 1 end
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
+return 0
+"""
+
+COALESCE_EXIT = """
+if redis.call('DEL', KEYS[2]) == 1 then
+  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+  return 1
+end
+redis.call('DEL', KEYS[1])
+return 0
+"""

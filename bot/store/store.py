@@ -1,0 +1,319 @@
+"""The one place that knows Redis keys.
+
+Keys (``p`` = SMC_REDIS_PREFIX)::
+
+    {p}:s:{sid}         session hash (fields: see bot.core.session)
+    {p}:ch:{channel}    sid of the channel's running check
+    {p}:hist:{channel}  sorted set of finished sids, scored by finished time
+    {p}:ref:{sid}       platform message ids kept beside a session
+    {p}:once:{key}      delivery de-duplication
+    {p}:lock:{key}      short locks
+    {p}:dirty:{key}     "needs re-render" flags
+
+Every public call is one round trip: the multi-step ones are Lua scripts (EVALSHA). Scripts that
+follow the channel pointer (create, load_running, history) touch a session key that is computed
+in the script, so this layout is meant for a single Redis server, not a cluster.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.commands.core import Script
+from redis.retry import Retry
+
+from bot.store import scripts as lua
+from bot.core.session import (
+    Answer,
+    Note,
+    SessionRecord,
+    clean_name,
+)
+from bot.errors import StoreError
+
+Status = Literal["ok", "stale", "closed", "missing", "conflict"]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    status: Status
+    # The session as it is now. Not returned for a recorded answer or note (kept to one small
+    # reply on the hot path); None when missing.
+    record: SessionRecord | None
+    count: int = 0  # record_answer: respondents to the question now; add_note: the note's number
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@contextmanager
+def _translated(action: str) -> Iterator[None]:
+    """Redis errors leave the store as StoreError with a plain message."""
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise StoreError(f"Redis is unreachable ({action}): {exc}") from exc
+    except redis.RedisError as exc:
+        raise StoreError(f"Redis refused {action}: {exc}") from exc
+
+
+def _record(reply: Sequence[str] | dict[str, str], what: str) -> SessionRecord | None:
+    """A session from HGETALL (a dict, or a script's flat [field, value, ...] list); None when empty."""
+    if not reply:
+        return None
+    if isinstance(reply, dict):
+        fields = reply
+    else:
+        pairs = iter(reply)
+        fields = dict(zip(pairs, pairs, strict=True))
+    try:
+        return SessionRecord.from_fields(fields)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise StoreError(f"session {what} in Redis is unreadable: {exc!r}") from exc
+
+
+class Store:
+    """Sessions, channel pointers, history and small coordination keys in Redis."""
+
+    def __init__(self, client: redis.Redis, prefix: str = "smc", session_ttl: int = 30 * 86400) -> None:
+        if not client.get_encoder().decode_responses:
+            raise ValueError("Store needs a redis client created with decode_responses=True")
+        self._r = client
+        self._p = prefix
+        self._ttl = int(session_ttl)
+        self._create: Script = client.register_script(lua.CREATE)
+        self._replace: Script = client.register_script(lua.REPLACE_RUNNING)
+        self._load_running: Script = client.register_script(lua.LOAD_RUNNING)
+        self._answer: Script = client.register_script(lua.RECORD_ANSWER)
+        self._note: Script = client.register_script(lua.ADD_NOTE)
+        self._save_meta: Script = client.register_script(lua.SAVE_META)
+        self._history: Script = client.register_script(lua.HISTORY)
+        self._set_ref: Script = client.register_script(lua.SET_REF)
+        self._enter: Script = client.register_script(lua.COALESCE_ENTER)
+        self._exit: Script = client.register_script(lua.COALESCE_EXIT)
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "smc", session_ttl: int = 30 * 86400) -> Store:
+        try:
+            client = redis.Redis.from_url(
+                url,
+                decode_responses=True,
+                socket_timeout=5.0,
+                socket_connect_timeout=3.0,
+                health_check_interval=30,  # PING a connection idle this long before reusing it
+                # Retry only connection failures: a timeout may hide an executed add_note.
+                retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2, (redis.ConnectionError,)),
+            )
+        except ValueError as exc:
+            raise StoreError(f"invalid Redis URL {url!r}: {exc}") from exc
+        return cls(client, prefix=prefix, session_ttl=session_ttl)
+
+    # --- keys -------------------------------------------------------------------------------
+
+    def _session_key(self, session_id: str) -> str:
+        return f"{self._p}:s:{session_id}"
+
+    def _pointer_key(self, channel: str) -> str:
+        return f"{self._p}:ch:{channel}"
+
+    def _history_key(self, channel: str) -> str:
+        return f"{self._p}:hist:{channel}"
+
+    def _ref_key(self, session_id: str) -> str:
+        return f"{self._p}:ref:{session_id}"
+
+    # --- sessions ---------------------------------------------------------------------------
+
+    def preload_scripts(self) -> None:
+        """Load every script once at start-up, so the first answer is one round trip too.
+        (After a Redis restart redis-py reloads a missing script by itself: NOSCRIPT, then EVAL.)"""
+        scripts = (
+            self._create,
+            self._replace,
+            self._load_running,
+            self._answer,
+            self._note,
+            self._save_meta,
+            self._history,
+            self._set_ref,
+            self._enter,
+            self._exit,
+        )
+        with _translated("script load"):
+            for script in scripts:
+                script.sha = self._r.script_load(script.script)
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._r.ping())
+        except redis.RedisError:
+            return False
+
+    def create(self, record: SessionRecord) -> WriteResult:
+        with _translated("create"):
+            reply = self._create(
+                keys=[self._pointer_key(record.meta.channel), self._session_key(record.id)],
+                args=[record.id, self._ttl, self._session_key(""), *_flatten(record.to_fields())],
+            )
+        return self._new_result(reply, record)
+
+    def replace_running(self, record: SessionRecord, old_session_id: str) -> WriteResult:
+        with _translated("replace_running"):
+            reply = self._replace(
+                keys=[
+                    self._pointer_key(record.meta.channel),
+                    self._session_key(record.id),
+                    self._session_key(old_session_id),
+                ],
+                args=[
+                    old_session_id,
+                    record.id,
+                    self._ttl,
+                    self._session_key(""),
+                    *_flatten(record.to_fields()),
+                ],
+            )
+        return self._new_result(reply, record)
+
+    def load(self, session_id: str) -> SessionRecord | None:
+        with _translated("load"):
+            # decode_responses=True (checked in __init__): keys and values are str
+            fields = cast(dict[str, str], self._r.hgetall(self._session_key(session_id)))
+        return _record(fields, session_id)
+
+    def load_running(self, channel: str) -> SessionRecord | None:
+        with _translated("load_running"):
+            flat = self._load_running(keys=[self._pointer_key(channel)], args=[self._session_key("")])
+        return _record(flat, f"running in {channel}")
+
+    def record_answer(
+        self,
+        session_id: str,
+        question_id: str,
+        user: str,
+        answer: Answer,
+        name: str | None = None,
+        toggle: int | None = None,
+    ) -> WriteResult:
+        """Store ``user``'s answer (last one counts) if ``question_id`` is still the current question.
+
+        ``user`` is the stored user key (see bot.core.session.user_key). With ``toggle=N`` the
+        user's choices gain N, or lose it when already chosen (multi-choice buttons).
+        """
+        with _translated("record_answer"):
+            reply = self._answer(
+                keys=[self._session_key(session_id)],
+                args=[
+                    question_id,
+                    user,
+                    clean_name(name),
+                    answer.value_json(),
+                    "" if toggle is None else int(toggle),
+                    self._ttl,
+                ],
+            )
+        return _write_result(reply, session_id)
+
+    def add_note(self, session_id: str, note: Note, name: str | None = None) -> WriteResult:
+        """Add ``note`` (by ``note.user``, a user key) to a running check; ``count`` is its number."""
+        with _translated("add_note"):
+            reply = self._note(
+                keys=[self._session_key(session_id)],
+                args=[note.encode(), note.user, clean_name(name), self._ttl],
+            )
+        return _write_result(reply, session_id)
+
+    def save_meta(self, record: SessionRecord, expected_version: int) -> WriteResult:
+        """A facilitator move: rewrite meta/cur/status if nobody moved since ``expected_version``."""
+        meta = record.meta
+        fields = record.meta_fields()
+        finished_at = meta.finished_at if meta.finished_at is not None else time.time()
+        with _translated("save_meta"):
+            reply = self._save_meta(
+                keys=[
+                    self._session_key(record.id),
+                    self._pointer_key(meta.channel),
+                    self._ref_key(record.id),
+                    self._history_key(meta.channel),
+                ],
+                args=[
+                    int(expected_version),
+                    fields["meta"],
+                    fields["cur"],
+                    fields["status"],
+                    self._ttl,
+                    record.id,
+                    repr(float(finished_at)),
+                ],
+            )
+        return _write_result(reply, record.id)
+
+    def history(self, channel: str, limit: int = 20) -> list[SessionRecord]:
+        """Finished checks of ``channel``, newest first."""
+        if limit <= 0:
+            return []
+        with _translated("history"):
+            rows = self._history(keys=[self._history_key(channel)], args=[int(limit), self._session_key("")])
+        return [rec for row in rows if (rec := _record(row, f"in the history of {channel}")) is not None]
+
+    # --- refs and coordination ----------------------------------------------------------------
+
+    def set_ref(self, session_id: str, name: str, value: str) -> None:
+        with _translated("set_ref"):
+            self._set_ref(
+                keys=[self._ref_key(session_id), self._session_key(session_id)], args=[name, value, self._ttl]
+            )
+
+    def get_ref(self, session_id: str, name: str) -> str | None:
+        with _translated("get_ref"):
+            return cast(str | None, self._r.hget(self._ref_key(session_id), name))
+
+    def claim_once(self, key: str, ttl_seconds: int = 86400) -> bool:
+        """True the first time ``key`` is claimed (across processes and restarts), False for a repeat."""
+        with _translated("claim_once"):
+            return bool(self._r.set(f"{self._p}:once:{key}", "1", nx=True, ex=int(ttl_seconds)))
+
+    def coalesce_enter(self, key: str, ttl_ms: int) -> bool:
+        """Open a coalescing window for ``key``: True for the leader (deliver now), else mark it dirty."""
+        with _translated("coalesce_enter"):
+            return bool(self._enter(keys=self._window_keys(key), args=[int(ttl_ms)]))
+
+    def coalesce_exit(self, key: str, ttl_ms: int) -> bool:
+        """Close the window: True (window renewed, deliver again) if it was marked dirty meanwhile."""
+        with _translated("coalesce_exit"):
+            return bool(self._exit(keys=self._window_keys(key), args=[int(ttl_ms)]))
+
+    def _window_keys(self, key: str) -> list[str]:
+        return [f"{self._p}:lock:{key}", f"{self._p}:dirty:{key}"]
+
+    def close(self) -> None:
+        self._r.close()
+
+    @staticmethod
+    def _new_result(reply: list[Any], record: SessionRecord) -> WriteResult:
+        if reply[0] == "ok":
+            return WriteResult("ok", record)
+        running = _record(reply[1], "running") if len(reply) > 1 else None
+        return WriteResult("conflict", running)
+
+
+def _write_result(reply: int | list[Any], session_id: str) -> WriteResult:
+    if isinstance(reply, int):  # recorded: the number of respondents, or the note's number
+        return WriteResult("ok", None, reply)
+    status: Status = reply[0]
+    if status == "missing":
+        return WriteResult("missing", None)
+    if isinstance(reply[1], int):
+        return WriteResult(status, None, reply[1])
+    return WriteResult(status, _record(reply[1], session_id))
+
+
+def _flatten(fields: dict[str, str]) -> list[str]:
+    return [item for pair in fields.items() for item in pair]
