@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import __version__
 from bot.errors import BotError, ConfigError
+
+if TYPE_CHECKING:
+    from bot.app import Mode
 
 log = logging.getLogger("socialmedia-check")
 
@@ -48,15 +53,17 @@ def _parser() -> argparse.ArgumentParser:
     console.set_defaults(run=_console)
 
     validate = sub.add_parser("validate-dialogue", help="check a dialogue folder (flow.yaml + texts)")
-    validate.add_argument(
-        "path", type=Path, help="a dialogue folder, its flow.yaml, or a folder of dialogues"
-    )
+    validate.add_argument("path", type=Path, help="a dialogue folder, its flow.yaml, or a folder of dialogues")
     validate.set_defaults(run=_validate)
 
-    serve = sub.add_parser("serve", help="HTTP server for Slack and Mattermost (PORT, default 3000)")
+    serve = sub.add_parser(
+        "serve", help="HTTP server for Slack and Mattermost, with /healthz and /readyz (PORT, default 3000)"
+    )
     serve.set_defaults(run=_serve)
 
-    socket = sub.add_parser("socket", help="Slack Socket Mode (SLACK_APP_TOKEN), no public URL needed")
+    socket = sub.add_parser(
+        "socket", help="Slack Socket Mode (SLACK_APP_TOKEN), no public URL needed; /healthz, /readyz on PORT"
+    )
     socket.set_defaults(run=_socket)
 
     mm_setup = sub.add_parser("mattermost-setup", help="create or update the slash command in Mattermost")
@@ -88,78 +95,28 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _console(args: argparse.Namespace) -> int:
-    import platformdirs
+    from bot.app import App, ConsoleOptions
 
-    from bot.adapters.console import ConsoleChat
-    from bot.app import build_service, build_store, load_app_dialogue
-    from bot.core.messages import ChannelKey
-    from bot.runtime.redis_server import RedisProcess
-
-    settings = _settings(quiet=True)
-    dialogue = load_app_dialogue(settings)
-    private: RedisProcess | None = None
-    url = settings.redis_url
-    if not url:
-        data_dir = args.data_dir or Path(platformdirs.user_data_dir("socialmedia-check")) / "redis"
-        data_dir.mkdir(parents=True, exist_ok=True)
-        private = RedisProcess.start(
-            data_dir, unix_socket=True, persistent=True, executable=settings.redis_server
-        )
-        url = private.url
-    store = build_store(settings, url)
-    try:
-        service = build_service(settings, store, dialogue)
-        chat = ConsoleChat(service, ChannelKey("console", "local", args.channel), user=args.user)
-        chat.run()
-    finally:
-        store.close()
-        if private is not None:
-            private.stop()
+    options = ConsoleOptions(channel=args.channel, user=args.user, data_dir=args.data_dir)
+    App(_settings(quiet=True), "console", options).run()
     return 0
-
-
-def _server_parts():  # type: ignore[no-untyped-def]
-    from bot.app import build_service, build_store, load_app_dialogue
-
-    settings = _settings()
-    if not settings.redis_url:
-        raise ConfigError("REDIS_URL is required for serve/socket (e.g. redis://localhost:6379/0)")
-    store = build_store(settings)
-    service = build_service(settings, store, load_app_dialogue(settings))
-    return settings, store, service
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from bot.runtime.web import create_web_app, serve_forever
-
-    settings, store, service = _server_parts()
-    routes = []
-    if settings.slack_enabled:
-        from bot.adapters.slack.app import build_slack_adapter
-
-        routes += build_slack_adapter(settings, service, store).routes()
-        log.info("Slack enabled: POST /slack/events")
-    if settings.mattermost_enabled:
-        from bot.adapters.mattermost.routes import build_mattermost_adapter
-
-        routes += build_mattermost_adapter(settings, service, store).routes()
-        log.info("Mattermost enabled: POST /mattermost/command, /mattermost/actions")
-    if not routes:
-        log.warning(
-            "neither Slack (SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET) nor Mattermost "
-            "(MATTERMOST_URL + MATTERMOST_BOT_TOKEN) is configured; serving health checks only"
-        )
-    serve_forever(create_web_app(routes, store.ping), settings.host, settings.port)
-    return 0
+    return _run_server("serve")
 
 
 def _socket(args: argparse.Namespace) -> int:
-    settings, store, service = _server_parts()
-    if not settings.slack_app_token or not settings.slack_bot_token:
-        raise ConfigError("socket mode needs SLACK_APP_TOKEN (xapp-…) and SLACK_BOT_TOKEN")
-    from bot.adapters.slack.app import build_slack_adapter
+    return _run_server("socket")
 
-    build_slack_adapter(settings, service, store).start_socket_mode()
+
+def _run_server(mode: Mode) -> int:
+    from bot.app import App
+
+    if not App(_settings(), mode).run():
+        # The grace period ran out: threads still busy would keep the interpreter from exiting.
+        logging.shutdown()
+        os._exit(0)
     return 0
 
 

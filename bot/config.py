@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Literal
 from urllib.parse import urlsplit
@@ -35,6 +36,8 @@ class Settings(BaseSettings):
     # --- HTTP server ------------------------------------------------------------------------
     port: int = Field(3000, alias="PORT", ge=1, le=65535)
     host: str = Field("0.0.0.0", alias="HOST")
+    # SIGTERM/SIGINT: how long requests in flight and queued posts get before the process exits
+    shutdown_grace: timedelta = Field(timedelta(seconds=20), alias="SMC_SHUTDOWN_GRACE")
     # --- Slack ------------------------------------------------------------------------------
     slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
@@ -46,11 +49,26 @@ class Settings(BaseSettings):
     mattermost_command_token: str | None = Field(None, alias="MATTERMOST_COMMAND_TOKEN")
     mattermost_setup_token: str | None = Field(None, alias="MATTERMOST_SETUP_TOKEN")
 
+    @field_validator("session_ttl", "shutdown_grace", mode="before")
+    @classmethod
+    def _plain_seconds(cls, value: object) -> object:
+        # pydantic reads "3600" as an ISO 8601 duration and fails; plain seconds are documented.
+        if isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value):
+            return float(value)
+        return value
+
     @field_validator("session_ttl")
     @classmethod
     def _positive_ttl(cls, value: timedelta) -> timedelta:
         if value.total_seconds() < 60:
             raise ValueError("must be at least 60 seconds (seconds, or ISO 8601 such as P30D)")
+        return value
+
+    @field_validator("shutdown_grace")
+    @classmethod
+    def _positive_grace(cls, value: timedelta) -> timedelta:
+        if value.total_seconds() <= 0:
+            raise ValueError("must be more than 0 seconds (seconds, or ISO 8601 such as PT20S)")
         return value
 
     @field_validator("slack_api_url", "mattermost_url", "public_url")

@@ -7,10 +7,12 @@ it posted, de-duplication of retried deliveries, and the coalescing windows of l
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
-from bot.core.messages import ChannelKey, Event, Message, QuestionCard
+from bot.core.messages import ChannelKey, Event, HeaderCard, Message, Notice, QuestionCard, QuestionView, Summary
+from bot.errors import PlatformError
 
 
 class ChatService(Protocol):
@@ -22,6 +24,14 @@ class ChatService(Protocol):
     def ui(self, language: str | None) -> Mapping[str, str]: ...
 
 
+class BackgroundJob(Protocol):
+    """A worker the process owns besides the adapters (a reminder scheduler, say): registered with
+    ``bot.app.App.register``, started after the adapters, stopped before them on shutdown."""
+
+    def start(self) -> None: ...
+    def stop(self, timeout: float) -> None: ...
+
+
 class AdapterStore(Protocol):
     """The part of bot.store.store.Store an adapter may use."""
 
@@ -30,3 +40,54 @@ class AdapterStore(Protocol):
     def claim_once(self, key: str, ttl_seconds: int = 86400) -> bool: ...
     def coalesce_enter(self, key: str, ttl_ms: int) -> bool: ...
     def coalesce_exit(self, key: str, ttl_ms: int) -> bool: ...
+
+
+class OutboundError(PlatformError):
+    """A platform call failed. ``transient``: worth retrying; ``not_member``: the bot may not post here."""
+
+    def __init__(self, message: str, *, transient: bool = False, not_member: bool = False, code: str = "") -> None:
+        super().__init__(message)
+        self.transient = transient
+        self.not_member = not_member
+        self.code = code
+
+
+@dataclass(frozen=True)
+class ReplyTo:
+    """Who caused a batch, when a user did: private notices and failure reports go to them."""
+
+    user: str = ""
+    thread: str | None = None  # the thread the user acted in (private replies go there)
+    hook: Callable[[str], None] | None = None  # says a text privately through the request (Slack's response_url)
+    language: str | None = None
+
+
+class RefStore(Protocol):
+    """Where the outbox keeps references to the messages it posted (``header``, ``q:<id>``, ``channel``)."""
+
+    def set_ref(self, session_id: str, name: str, value: str) -> None: ...
+    def get_ref(self, session_id: str, name: str) -> str | None: ...
+
+
+class OutboundPort(Protocol):
+    """What one platform implements for :class:`bot.adapters.outbox.Outbox`: primitives and renderers.
+
+    Calls raise :class:`bot.adapters.outbox.OutboundError` (``transient`` when worth retrying)."""
+
+    platform: str
+    # "attach": upload the chart first and attach it to the summary; "after": upload it after the
+    # summary's text; "none": no chart.
+    chart_mode: Literal["attach", "after", "none"]
+
+    def post(self, channel: ChannelKey, body: dict[str, Any], thread: str | None) -> str: ...
+    def update(self, channel: ChannelKey, ref: str, body: dict[str, Any]) -> None: ...
+    def ephemeral(self, channel: ChannelKey, user: str, body: dict[str, Any], thread: str | None) -> None: ...
+    def upload_image(
+        self, channel: ChannelKey, png: bytes, filename: str, title: str, alt: str, thread: str | None
+    ) -> str: ...
+    def header_body(self, card: HeaderCard) -> dict[str, Any]: ...
+    def question_body(self, channel: ChannelKey, view: QuestionView) -> dict[str, Any]: ...
+    def notice_body(self, channel: ChannelKey, notice: Notice) -> dict[str, Any]: ...
+    def summary_bodies(
+        self, channel: ChannelKey, summary: Summary, file_ids: Sequence[str]
+    ) -> list[dict[str, Any]]: ...

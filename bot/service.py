@@ -31,6 +31,7 @@ from bot.core.messages import (
 )
 from bot.core.session import FINISHED, Answer, Note, SessionMeta, SessionRecord
 from bot.core.views import question_card
+from bot.errors import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +101,37 @@ class CheckService:
         return self._context(None).lens(language).ui
 
     def handle_command(self, channel: ChannelKey, text: str, user: str, user_name: str = "") -> list[Message]:
+        if not _usable_user(user):
+            return [self._no_user(channel, user)]
         parsed = parse_command(text, user, user_name)
         if isinstance(parsed, CommandError):
-            return [self._command_error(channel, parsed)]
+            try:
+                return [self._command_error(channel, parsed)]
+            except StoreError as exc:
+                return [self._store_down(channel, None, exc)]
         return self.handle(channel, parsed)
 
     def handle(self, channel: ChannelKey, event: Event) -> list[Message]:
+        if not _usable_user(event.user):
+            return [self._no_user(channel, event.user)]
+        try:
+            return self._handle(channel, event)
+        except StoreError as exc:
+            return [self._store_down(channel, event.session_id, exc)]
+
+    def _no_user(self, channel: ChannelKey, user: object) -> Notice:
+        """The one place every platform's events without a usable user id are refused; nothing is recorded."""
+        log.warning("refused an event in %s without a usable user id: %r", channel, user)
+        return Notice(self._context(channel).lens(None).t("no_user"), Audience.EPHEMERAL, Tone.REFUSAL)
+
+    def _store_down(self, channel: ChannelKey, session_id: str | None, exc: StoreError) -> Notice:
+        """Redis is unavailable: say privately that nothing was recorded, in the check's language if known."""
+        log.error("not recorded in %s, the store is unavailable: %s", channel, exc)
+        meta = self._metas.get(session_id) if session_id else None
+        lens = self._context(channel).lens(meta.language if meta else None)
+        return Notice(lens.t("store_down"), Audience.EPHEMERAL, Tone.ERROR)
+
+    def _handle(self, channel: ChannelKey, event: Event) -> list[Message]:
         ctx = self._context(channel)
         if event.kind is EventKind.ANSWER and event.session_id and event.question_id:
             meta = self._metas.get(event.session_id)
@@ -262,3 +288,8 @@ class CheckService:
         if current is None or current.meta.status != "running":
             return Notice(lens.t("check_closed"), Audience.EPHEMERAL, Tone.REFUSAL)
         return Notice(lens.t("moved_concurrently", number=len(current.meta.path)), Audience.EPHEMERAL, Tone.REFUSAL)
+
+
+def _usable_user(user: object) -> bool:
+    """A user id the bot can record: a non-blank string (platform ids, console names)."""
+    return isinstance(user, str) and bool(user.strip()) and user.isprintable()

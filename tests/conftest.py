@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 import uuid
@@ -10,11 +11,19 @@ from pathlib import Path
 
 import pytest
 import redis
+from hypothesis import HealthCheck, settings
 
 from bot.core.session import RUNNING, SessionMeta, SessionRecord
 from bot.errors import StoreError
 from bot.runtime.redis_server import RedisProcess, find_redis_server
 from bot.store.store import Store
+
+# Hypothesis: "ci" (CI=true) is deterministic and reproducible — the same examples every run, no
+# example database, and a failure prints the blob to replay it; "dev" (default) explores randomly.
+_HYPOTHESIS_COMMON: dict = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture]}
+settings.register_profile("ci", derandomize=True, database=None, max_examples=60, print_blob=True, **_HYPOTHESIS_COMMON)
+settings.register_profile("dev", max_examples=60, **_HYPOTHESIS_COMMON)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 
 def free_port() -> int:

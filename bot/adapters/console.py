@@ -13,21 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from bot.core.messages import (
-    Audience,
-    CardMode,
-    ChannelKey,
-    Event,
-    EventKind,
-    HeaderCard,
-    Message,
-    Notice,
-    QuestionCard,
-    SummaryCard,
-    TallyChanged,
-    language_of,
-)
-from bot.core.render_text import header_text, phrase, question_text, summary_text, tally_line
+from bot.adapters.console_out import ConsoleOutbound, MemoryRefs
+from bot.adapters.outbox import Outbox, ReplyTo
+from bot.core.messages import ChannelKey, Event, EventKind, Message, language_of
+from bot.core.render_text import phrase
 from bot.errors import BotError
 from bot.service import CheckService
 
@@ -52,6 +41,7 @@ class ConsoleChat:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     read: Callable[[str], str] = input
     language: str | None = None  # of the check last shown; the console's own phrases follow it
+    _outbox: Outbox | None = field(default=None, init=False, repr=False)
 
     def run(self) -> None:
         self._print("socialmedia-check console — a local team chat. Type /help for the commands.")
@@ -109,24 +99,18 @@ class ConsoleChat:
     def _render(self, messages: list[Message]) -> None:
         for message in messages:
             self.language = language_of(message) or self.language
-            if isinstance(message, Notice):
-                private = message.audience is Audience.EPHEMERAL
-                prefix = phrase(self.service.ui(self.language), "only_you", name=self.user) + " " if private else ""
-                self._print(prefix + message.text)
-            elif isinstance(message, HeaderCard):
-                if message.mode is CardMode.POST:
-                    self._print("\n" + header_text(message))
-            elif isinstance(message, QuestionCard):
-                if message.mode is CardMode.POST:
-                    self._print("\n" + question_text(message.view))
-                elif not message.view.closed:
-                    self._print("  " + tally_line(message.view))
-            elif isinstance(message, TallyChanged):
-                card = self.service.question_card(message.session_id, message.question_id)
-                if card is not None:
-                    self._print("  " + tally_line(card.view))
-            elif isinstance(message, SummaryCard):
-                self._print("\n" + summary_text(message.summary) + "\n")
+        self.outbox.send(self.channel, messages, reply=ReplyTo(user=self.user, language=self.language))
+
+    @property
+    def outbox(self) -> Outbox:
+        if self._outbox is None:
+            port = ConsoleOutbound(
+                self._print, lambda: phrase(self.service.ui(self.language), "only_you", name=self.user)
+            )
+            self._outbox = Outbox(
+                port, MemoryRefs(), ui=self.service.ui, cards=self.service.question_card, workers=0, ref_wait=0
+            )
+        return self._outbox
 
     def _print(self, text: str) -> None:
         print(text, file=self.out, flush=True)

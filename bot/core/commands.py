@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.messages import Event, EventKind
+from bot.core.numbers import parse_number
 
 _WORDS: dict[str, EventKind] = {
     "start": EventKind.START,
@@ -103,11 +104,15 @@ def parse_command(text: str, user: str, user_name: str = "") -> Event | CommandE
 
 
 def parse_choices(text: str) -> tuple[int, ...] | None:
-    """``"2"`` or ``"1, 3"`` or ``"1 3"`` -> option numbers; None when it is not a list of numbers."""
+    """``"2"`` or ``"1, 3"`` or ``"1 3"`` -> option numbers; None when it is not a list of numbers.
+
+    Only ASCII digits count (see :mod:`bot.core.numbers`): ``"¹"``, ``"①"`` or ``"٣"`` are not numbers.
+    """
     parts = [p for p in text.replace(",", " ").replace(";", " ").split() if p]
-    if not parts or not all(p.isdigit() and len(p) <= 3 for p in parts):
+    numbers = [parse_number(p) for p in parts]
+    if not numbers or any(n is None for n in numbers):
         return None
-    return tuple(dict.fromkeys(int(p) for p in parts))
+    return tuple(dict.fromkeys(n for n in numbers if n is not None))
 
 
 def _parse_start(rest: str, base: Event) -> Event | CommandError:
@@ -127,9 +132,10 @@ def _parse_start(rest: str, base: Event) -> Event | CommandError:
             if not value:
                 i += 1
                 value = tokens[i] if i < len(tokens) else ""
-            if not value.isdigit() or not 1 <= int(value) <= MAX_QUORUM:
+            number = parse_number(value)
+            if number is None or not 1 <= number <= MAX_QUORUM:
                 return CommandError("bad_quorum", str(MAX_QUORUM))
-            quorum = int(value)
+            quorum = number
         else:
             return CommandError("bad_arguments", "start [nl|en] [--anonymous] [--quorum N]")
         i += 1

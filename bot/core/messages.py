@@ -12,6 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from bot.errors import BotError
+
+
+class ChannelKeyError(BotError):
+    """A text that is not a channel key (``platform:team:channel``)."""
+
 
 @dataclass(frozen=True)
 class ChannelKey:
@@ -23,6 +29,15 @@ class ChannelKey:
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.team}:{self.channel}"
+
+    @classmethod
+    def parse(cls, text: str) -> ChannelKey:
+        """The key whose ``str()`` is ``text``; the platform and channel must not be empty."""
+        platform, sep, rest = str(text).partition(":")
+        team, sep2, channel = rest.partition(":")
+        if not (sep and sep2 and platform and channel) or not platform.isidentifier():
+            raise ChannelKeyError(f"not a channel key (platform:team:channel): {str(text)[:80]!r}")
+        return cls(platform, team, channel)
 
 
 class EventKind(StrEnum):

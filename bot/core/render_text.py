@@ -4,35 +4,22 @@ each adapter neutralises user text for its own platform."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from bot.core.dialogue.load import packaged_ui
 from bot.core.messages import HeaderCard, Notice, QuestionView, Summary
+from bot.core.report import (
+    ChoiceRow,
+    ConcernsSection,
+    DecisionSection,
+    ParticipantsSection,
+    QuestionsSection,
+    Section,
+    ThemesSection,
+    bar,
+    build_report,
+    phrase,
+)
 
-BAR_WIDTH = 10
-
-
-def bar(value: float | None, maximum: float = 5, width: int = BAR_WIDTH) -> str:
-    """``███████░░░`` for value/maximum (clamped); an empty track when there is no value."""
-    if value is None or maximum <= 0:
-        return "░" * width
-    filled = max(0, min(width, round(value / maximum * width)))
-    return "█" * filled + "░" * (width - filled)
-
-
-def phrase(ui: Mapping[str, str] | None, key: str, language: str | None = None, /, **values: object) -> str:
-    """A UI phrase: the session's catalogue first, then the shipped one (in ``language``, then English),
-    then the key itself. A phrase whose placeholders do not fit is shown unformatted, never raised."""
-    text = (ui or {}).get(key)
-    if text is None:
-        shipped = packaged_ui()
-        text = shipped.get(language or "en", shipped["en"]).get(key) or shipped["en"].get(key, key)
-    if not values:
-        return text
-    try:
-        return text.format(**values)
-    except (KeyError, IndexError, ValueError):
-        return text
+# bar and phrase live with the report (labels and numbers are decided there); imported from here too.
+__all__ = ["bar", "header_text", "notice_text", "phrase", "question_text", "summary_text", "tally_line"]
 
 
 def progress(view: QuestionView) -> str:
@@ -91,59 +78,48 @@ def notice_text(notice: Notice) -> str:
     return notice.text
 
 
-def decision_rows(summary: Summary) -> list[tuple[str, str, str]]:
-    """The decision record as (field, label, value) rows, in order: which fields a summary shows, for
-    every renderer. Values are raw user text where users wrote them; each renderer escapes and clips."""
-    ui, d = summary.ui, summary.decision
-    pending = "" if d.confirmed or d.value is None else f" ({phrase(ui, 'undecided')})"
-    rows = [("decision", f"{d.label}{pending}")]
-    if d.reasons:
-        rows.append(("reasons", " / ".join(d.reasons)))
-    if d.pilot_scope:
-        rows.append(("pilot_scope", d.pilot_scope))
-    if d.value != "not_now":
-        rows.append(("owner", d.owner or phrase(ui, "not_set")))
-        if d.channels:
-            rows.append(("channels", ", ".join(d.channels)))
-        if d.domain:
-            rows.append(("domain", ", ".join(d.domain)))
-    if d.reconsider:
-        rows.append(("reconsider", d.reconsider))
-    rows.append(("revisit", d.revisit_text))
-    return [(field, phrase(ui, field), value) for field, value in rows]
-
-
 def summary_text(summary: Summary) -> str:
-    ui = summary.ui
-    title = ui["summary_title"] if summary.final else ui["summary_so_far"]
-    lines = [f"*{summary.title} — {title}*", "", f"*{ui['themes_header']}*"]
-    for theme in summary.themes:
-        if theme.average is None:
-            lines.append(f"{bar(None)}  {theme.title}: {ui['not_answered']}")
-        else:
-            spread = ""
-            if theme.minimum is not None and theme.maximum is not None and theme.maximum > theme.minimum:
-                spread = f" ({theme.minimum:.1f}–{theme.maximum:.1f})"
-            lines.append(
-                f"{bar(theme.average, theme.scale_max)}  {theme.title}: {theme.average:.1f}/{theme.scale_max}{spread}"
-            )
-        for flagged in theme.disagreements:
-            lines.append(f"    ⚠ {ui['disagreement']}: {flagged}")
-    unanswered = [q for q in summary.questions if q.unanswered]
-    if unanswered:
-        numbers = ", ".join(str(q.number) for q in unanswered)
-        lines.append(f"{ui['not_answered']}: {numbers}")
-    lines.append("")
-    lines += [f"*{label}:* {value}" for _, label, value in decision_rows(summary)]
-    lines += ["", f"*{ui['concerns']}:*"]
-    if summary.concerns:
-        for note in summary.concerns:
-            author = f"{note.author}: " if note.author else ""
-            lines.append(f"  • {author}{note.text}  ({note.question})")
-    else:
-        lines.append(f"  {ui['no_concerns']}")
-    if summary.anonymous or not summary.participants:
-        lines.append(f"*{ui['participants']}:* " + ui["participants_count"].format(n=summary.participant_count))
-    else:
-        lines.append(f"*{ui['participants']}:* {', '.join(summary.participants)}")
+    """The summary's report as plain text, one section after another."""
+    report = build_report(summary)
+    lines = [f"*{report.title} — {report.heading}*"]
+    for section in report.sections:
+        lines.append("")
+        lines += _section_lines(section)
     return "\n".join(lines)
+
+
+def _section_lines(section: Section) -> list[str]:
+    title = [f"*{section.title}*"] if section.title else []
+    match section:
+        case DecisionSection():
+            mark = " ✓" if section.confirmed else ""
+            return [f"*{row.label}:* {row.value}{mark if row.key == 'decision' else ''}" for row in section.rows]
+        case ParticipantsSection():
+            return [f"*{section.title}:* {section.text}"]
+        case ThemesSection():
+            lines = title
+            for theme in section.rows:
+                lines.append(f"{theme.bar}  {theme.title}: {theme.score} · {theme.answered}")
+                lines += [f"    ⚠ {flag}" for flag in theme.flags]
+            return lines
+        case QuestionsSection():
+            lines = title
+            for q in section.rows:
+                lines.append(f"*{q.number}. {q.text}*" + (f" — {q.state}" if q.state else ""))
+                for answer in q.answers:
+                    if isinstance(answer, ChoiceRow):
+                        voters = f" ({', '.join(answer.voters)})" if answer.voters else ""
+                        lines.append(f"  • {answer.label}: {answer.count}{voters}")
+                    else:
+                        lines.append(f"  • {answer.author + ': ' if answer.author else ''}{answer.text}")
+                if q.score:
+                    lines.append(f"  {q.score}")
+                if q.disagreement:
+                    lines.append(f"  ⚠ {q.disagreement}")
+            return lines
+        case ConcernsSection():
+            lines = [f"*{section.title}:*"]
+            for note in section.rows:
+                about = f"  ({note.question})" if note.question else ""
+                lines.append(f"  • {note.author + ': ' if note.author else ''}{note.text}{about}")
+            return lines if section.rows else [*lines, f"  {section.empty}"]

@@ -2,34 +2,49 @@
 
 Flask routes the requests; waitress serves them (multi-threaded, production-grade, pure Python).
 Adapters never see Flask: they get a neutral HttpRequest and return an HttpResponse.
+
+:class:`WebServer` is the one server of both ``serve`` and ``socket``. Waitress has no graceful stop,
+so the server puts a gate in front of the application: :meth:`WebServer.drain` makes every new
+request but ``/healthz`` answer 503 (``/readyz`` included, so load balancers move away) and waits for
+the requests already inside the application; :meth:`WebServer.stop` then closes the sockets from
+waitress's own loop thread, letting finished responses flush first.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from flask import Flask, Response, request
-from waitress.server import create_server
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer, create_server
+from werkzeug.exceptions import HTTPException
 
 from bot.runtime.http_types import HttpRequest, Route
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024  # Slack and Mattermost payloads are far smaller
+HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
+
+StartResponse = Callable[..., Any]
+Wsgi = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 def create_web_app(routes: Iterable[Route], ready: Callable[[], bool]) -> Flask:
     app = Flask("socialmedia-check")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
 
-    @app.get("/healthz")
+    @app.get(HEALTH_PATH)
     def healthz() -> Response:
         return Response('{"status":"ok"}', 200, mimetype="application/json")
 
-    @app.get("/readyz")
+    @app.get(READY_PATH)
     def readyz() -> Response:
         try:
             ok = ready()
@@ -42,7 +57,22 @@ def create_web_app(routes: Iterable[Route], ready: Callable[[], bool]) -> Flask:
 
     for route in routes:
         app.add_url_rule(route.path, endpoint=route.path, view_func=_view(route), methods=list(route.methods))
+    _json_errors(app)
     return app
+
+
+def _json_errors(app: Flask) -> None:
+    """Every error is a small JSON body: never Flask's HTML page, never a traceback."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        code = exc.code or 500
+        return Response(json.dumps({"error": exc.name, "status": code}), code, mimetype="application/json")
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.error("unhandled error serving %s %s", request.method, request.path, exc_info=exc)
+        return Response('{"error":"Internal Server Error","status":500}', 500, mimetype="application/json")
 
 
 def _view(route: Route) -> Callable[[], Response]:
@@ -60,46 +90,147 @@ def _view(route: Route) -> Callable[[], Response]:
     return view
 
 
-@dataclass
-class ServerHandle:
-    """A waitress server running in a background thread (tests, and embedding)."""
+class _Gate:
+    """WSGI middleware: counts the requests inside the application; once draining, lets none in."""
 
-    host: str
-    port: int
-    _server: object
-    _thread: threading.Thread
-    _stopping: threading.Event
+    def __init__(self, app: Wsgi) -> None:
+        self._app = app
+        self._cond = threading.Condition()
+        self._inside = 0
+        self.draining = False
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        with self._cond:
+            refuse = self.draining and environ.get("PATH_INFO") != HEALTH_PATH
+            if not refuse:
+                self._inside += 1
+        if refuse:
+            start_response("503 Service Unavailable", [("Content-Type", "application/json"), ("Retry-After", "5")])
+            return [b'{"status":"draining"}']
+        try:
+            body = self._app(environ, start_response)
+        except BaseException:
+            self._leave()
+            raise
+        return _Counted(body, self._leave)
+
+    def _leave(self) -> None:
+        with self._cond:
+            self._inside -= 1
+            self._cond.notify_all()
+
+    def refuse_new(self) -> None:
+        with self._cond:
+            self.draining = True
+
+    def drain(self, timeout: float) -> bool:
+        with self._cond:
+            self.draining = True
+            return self._cond.wait_for(lambda: self._inside == 0, max(timeout, 0.0))
+
+    @property
+    def inside(self) -> int:
+        with self._cond:
+            return self._inside
+
+
+class _Counted:
+    """A response body that tells the gate when the server is done with it (WSGI calls close())."""
+
+    def __init__(self, body: Iterable[bytes], done: Callable[[], None]) -> None:
+        self._body = body
+        self._done: Callable[[], None] | None = done
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._body)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            done, self._done = self._done, None
+            if done is not None:
+                done()
+
+
+class WebServer:
+    """A waitress server on its own thread that can drain and stop (both modes, tests, embedding)."""
+
+    def __init__(self, app: Wsgi, host: str = "127.0.0.1", port: int = 0, threads: int = 16) -> None:
+        self._gate = _Gate(app)
+        server = create_server(self._gate, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=True)
+        if not isinstance(server, BaseWSGIServer):  # one host:port gives one socket
+            raise TypeError("expected a single listening socket")
+        self._server = server
+        self.host = host
+        self.port = int(server.socket.getsockname()[1])
+        self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port}"
 
-    def stop(self) -> None:
-        self._stopping.set()
-        self._server.close()  # type: ignore[attr-defined]
-        self._thread.join(timeout=10)
+    @property
+    def draining(self) -> bool:
+        return self._gate.draining
+
+    @property
+    def in_flight(self) -> int:
+        """Requests inside the application right now."""
+        return self._gate.inside
+
+    def start(self) -> WebServer:
+        self._thread = threading.Thread(target=self._server.run, name="waitress", daemon=True)
+        self._thread.start()
+        log.info("listening on http://%s:%s", self.host, self.port)
+        return self
+
+    def refuse_new(self) -> None:
+        """From now on answer 503 to every new request but /healthz (``/readyz`` included)."""
+        self._gate.refuse_new()
+
+    def drain(self, timeout: float) -> bool:
+        """Answer 503 to new requests (not /healthz); wait for those in flight. True when none is left."""
+        done = self._gate.drain(timeout)
+        if not done:
+            log.warning("%d request(s) still in flight after the drain", self._gate.inside)
+        return done
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Close the listener and every connection (after its response went out). Idempotent."""
+        if self._stopped.is_set():
+            return True
+        self._stopped.set()
+        if self._thread is None:
+            self._close_in_loop()
+            return True
+        self._server.trigger.pull_trigger(self._close_in_loop)
+        self._thread.join(timeout)
+        self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
+        return not self._thread.is_alive()
+
+    def _close_in_loop(self) -> None:
+        # Runs in waitress's loop thread, so no socket is closed under its select().
+        socket_map: dict[int, Any] = self._server._map
+        for channel in list(socket_map.values()):
+            if isinstance(channel, HTTPChannel) and (channel.total_outbufs_len or channel.requests):
+                channel.close_when_flushed = True  # the loop closes it once the response is out
+                continue
+            try:
+                channel.close()
+            except OSError:
+                log.debug("closing a socket failed", exc_info=True)
+        self._server.trigger.close()
+        wasyncore.dispatcher.close(self._server)
 
 
-def serve_in_thread(app: Flask, host: str = "127.0.0.1", port: int = 0, threads: int = 8) -> ServerHandle:
-    server = create_server(app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=True)
-    actual_port = server.socket.getsockname()[1]  # type: ignore[union-attr]
-    stopping = threading.Event()
-
-    def run() -> None:
-        try:
-            server.run()
-        except (OSError, ValueError):
-            # waitress has no graceful stop: closing its sockets under the select() loop raises
-            # EBADF there. Expected once stop() was called; anything else is a real failure.
-            if not stopping.is_set():
-                raise
-
-    thread = threading.Thread(target=run, name="waitress", daemon=True)
-    thread.start()
-    return ServerHandle(host, actual_port, server, thread, stopping)
+# Kept for the adapters' tests: a started server with ``url`` and ``stop()``.
+ServerHandle = WebServer
 
 
-def serve_forever(app: Flask, host: str, port: int, threads: int = 16) -> None:
-    server = create_server(app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=True)
-    log.info("listening on http://%s:%s", host, port)
-    server.run()
+def serve_in_thread(app: Flask, host: str = "127.0.0.1", port: int = 0, threads: int = 8) -> WebServer:
+    return WebServer(app, host, port, threads).start()

@@ -17,6 +17,7 @@ in the script, so this layout is meant for a single Redis server, not a cluster.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,7 +29,6 @@ from redis.backoff import ExponentialBackoff
 from redis.commands.core import Script
 from redis.retry import Retry
 
-from bot.store import scripts as lua
 from bot.core.session import (
     Answer,
     Note,
@@ -36,6 +36,8 @@ from bot.core.session import (
     clean_name,
 )
 from bot.errors import StoreError
+from bot.store import scripts as lua
+from bot.store.keys import Keys
 
 Status = Literal["ok", "stale", "closed", "missing", "conflict"]
 
@@ -84,9 +86,10 @@ class Store:
 
     def __init__(self, client: redis.Redis, prefix: str = "smc", session_ttl: int = 30 * 86400) -> None:
         if not client.get_encoder().decode_responses:
-            raise ValueError("Store needs a redis client created with decode_responses=True")
+            raise StoreError("Store needs a redis client created with decode_responses=True")
         self._r = client
-        self._p = prefix
+        self._keys = Keys(prefix)
+        self._secret: bytes | None = None
         self._ttl = int(session_ttl)
         self._create: Script = client.register_script(lua.CREATE)
         self._replace: Script = client.register_script(lua.REPLACE_RUNNING)
@@ -115,19 +118,29 @@ class Store:
             raise StoreError(f"invalid Redis URL {url!r}: {exc}") from exc
         return cls(client, prefix=prefix, session_ttl=session_ttl)
 
-    # --- keys -------------------------------------------------------------------------------
+    # --- keys (names in bot.store.keys) ------------------------------------------------------
 
     def _session_key(self, session_id: str) -> str:
-        return f"{self._p}:s:{session_id}"
+        return self._keys.session(session_id)
 
     def _pointer_key(self, channel: str) -> str:
-        return f"{self._p}:ch:{channel}"
+        return self._keys.running(channel)
 
     def _history_key(self, channel: str) -> str:
-        return f"{self._p}:hist:{channel}"
+        return self._keys.history(channel)
 
     def _ref_key(self, session_id: str) -> str:
-        return f"{self._p}:ref:{session_id}"
+        return self._keys.refs(session_id)
+
+    def _once_secret(self) -> bytes:
+        """The key of the dedup marks' hashes: one random value per prefix, shared by every replica."""
+        if self._secret is None:
+            fresh = secrets.token_hex(32)
+            with _translated("dedup key"):
+                self._r.set(self._keys.hash_secret(), fresh, nx=True)
+                value = cast(str | None, self._r.get(self._keys.hash_secret()))
+            self._secret = (value or fresh).encode()
+        return self._secret
 
     # --- sessions ---------------------------------------------------------------------------
 
@@ -278,7 +291,8 @@ class Store:
     def claim_once(self, key: str, ttl_seconds: int = 86400) -> bool:
         """True the first time ``key`` is claimed (across processes and restarts), False for a repeat."""
         with _translated("claim_once"):
-            return bool(self._r.set(f"{self._p}:once:{key}", "1", nx=True, ex=int(ttl_seconds)))
+            mark = self._keys.once(key, self._once_secret())
+            return bool(self._r.set(mark, "1", nx=True, ex=int(ttl_seconds)))
 
     def coalesce_enter(self, key: str, ttl_ms: int) -> bool:
         """Open a coalescing window for ``key``: True for the leader (deliver now), else mark it dirty."""
@@ -291,7 +305,7 @@ class Store:
             return bool(self._exit(keys=self._window_keys(key), args=[int(ttl_ms)]))
 
     def _window_keys(self, key: str) -> list[str]:
-        return [f"{self._p}:lock:{key}", f"{self._p}:dirty:{key}"]
+        return list(self._keys.window(key))
 
     def close(self) -> None:
         self._r.close()

@@ -9,13 +9,16 @@ It answers the calls the bot makes the way Mattermost does:
   when a test asks for it (:meth:`FakeMattermost.rate_limit_next`).
 
 Every request is recorded (thread-safe) and checked against the copied OpenAPI sources in
-``tests/specs/mattermost`` (or ``$SMC_MATTERMOST_SPECS``): required body fields and the
-declared types of the operation. Violations are collected in :attr:`FakeMattermost.violations`;
+``tests/specs/mattermost`` (or ``$SMC_MATTERMOST_SPECS``), assembled into one OpenAPI 3.0 document
+that openapi-spec-validator accepts: each JSON body is validated with jsonschema against its
+operation's schema (required fields, types, enums, nested objects), and a path the reference does
+not have is a violation. Violations are collected in :attr:`FakeMattermost.violations`;
 tests assert that the list stays empty. Tests wait with :meth:`wait_for` (a Condition), never sleep.
 """
 
 from __future__ import annotations
 
+import copy
 import email.parser
 import email.policy
 import functools
@@ -33,12 +36,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import jsonschema
 import yaml
+from openapi_schema_validator import OAS30Validator
+from openapi_spec_validator import OpenAPIV30SpecValidator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
 
 from tests.fakes.loopback import LoopbackServer
 
 SPEC_DIR = Path(os.environ.get("SMC_MATTERMOST_SPECS") or Path(__file__).resolve().parents[1] / "specs" / "mattermost")
 SPEC_FILES = ("posts.yaml", "files.yaml", "actions.yaml", "commands.yaml", "users.yaml")
+# Hand-written (not in the copied reference): taken from SPEC_DIR when there, else from tests/specs.
+HAND_WRITTEN = Path(__file__).resolve().parents[1] / "specs" / "mattermost" / "teams.yaml"
 
 # Known mistakes in the copied (obsolete) API reference: it declares ``props`` of UpdatePost and
 # PatchPost as a string, while the server's model (``PostPatch.Props *StringInterface``) takes an
@@ -47,18 +57,10 @@ SPEC_OVERRIDES: dict[tuple[str, str, str], dict[str, Any]] = {
     ("PUT", "/api/v4/posts/{post_id}", "props"): {"type": "object"},
     ("PUT", "/api/v4/posts/{post_id}/patch", "props"): {"type": "object"},
 }
-
-# Paths the bot calls that the copied spec files do not describe (teams.yaml is not copied).
-UNSPECIFIED_OK = {("GET", "/api/v4/teams/name/{team_name}")}
-
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-    "array": (list,),
-    "object": (dict,),
-}
+# The reference reuses operationId SaveAcknowledgementForPost for the DELETE of the same path,
+# which openapi-spec-validator rightly rejects; later versions call it DeleteAcknowledgementForPost.
+_OPERATION_ID_FIXES = {("DELETE", "/api/v4/users/{user_id}/posts/{post_id}/ack"): "DeleteAcknowledgementForPost"}
+_DOC_URI = "urn:smc:mattermost-api"
 
 
 def _new_id() -> str:
@@ -84,32 +86,87 @@ class _Operation:
     operation: dict[str, Any]
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=8)
 def _load_yaml(path: Path) -> Any:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return yaml.load(path.read_text(), Loader=loader)  # noqa: S506 - a safe loader
 
 
+@functools.lru_cache(maxsize=4)
+def load_document(spec_dir: Path = SPEC_DIR) -> dict[str, Any]:
+    """The split reference sources assembled into one OpenAPI 3.0 document, the known mistakes
+    repaired, and validated with openapi-spec-validator (an invalid copy fails loudly)."""
+    definitions = _load_yaml(spec_dir / "definitions.yaml") if (spec_dir / "definitions.yaml").exists() else {}
+    paths: dict[str, Any] = {}
+    files = [spec_dir / name for name in SPEC_FILES]
+    files.append(spec_dir / HAND_WRITTEN.name if (spec_dir / HAND_WRITTEN.name).exists() else HAND_WRITTEN)
+    for path in files:
+        if not path.exists():
+            raise FileNotFoundError(f"Mattermost spec file missing: {path}")
+        paths.update(copy.deepcopy(_load_yaml(path) or {}))
+    doc: dict[str, Any] = {
+        "openapi": "3.0.0",
+        "info": {"title": "Mattermost API Reference (tests/specs copy)", "version": "4.0.0"},
+        "paths": paths,
+        "components": copy.deepcopy((definitions or {}).get("components") or {}),
+    }
+    for (method, template), operation_id in _OPERATION_ID_FIXES.items():
+        operation = paths.get(template, {}).get(method.lower())
+        if operation is not None:
+            operation["operationId"] = operation_id
+    for (method, template, name), schema in SPEC_OVERRIDES.items():
+        body = _json_body_schema(paths.get(template, {}).get(method.lower()) or {})
+        if body is not None and "$ref" not in body:
+            body.setdefault("properties", {})[name] = dict(schema)
+    errors = [str(e).splitlines()[0] for e in OpenAPIV30SpecValidator(doc).iter_errors()]
+    if errors:
+        raise AssertionError(f"the Mattermost spec in {spec_dir} is not valid OpenAPI 3.0: {errors[:5]}")
+    return doc
+
+
+def _json_body_schema(operation: dict[str, Any]) -> dict[str, Any] | None:
+    content = (operation.get("requestBody") or {}).get("content") or {}
+    media = content.get("application/json")
+    return media.get("schema") if isinstance(media, dict) else None
+
+
+def _pointer(*parts: str) -> str:
+    return "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _at(path: Iterable[Any]) -> str:
+    return "body" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+
+
+_PY_TYPE_NAMES = {"array": "list", "object": "dict", "string": "str", "integer": "int", "number": "float"}
+
+
+def describe(error: jsonschema.ValidationError, where: str) -> list[str]:
+    """One line per problem, naming the field: ``body.post.message is required``."""
+    at = _at(error.absolute_path)
+    if error.validator == "required":
+        names = [n for n in error.validator_value if isinstance(error.instance, dict) and n not in error.instance]
+        return [f"{where}: {at}.{name} is required" for name in names]
+    if error.validator == "type":
+        return [f"{where}: {at} should be {error.validator_value}, got {type(error.instance).__name__}"]
+    return [f"{where}: {at}: {error.message}"]
+
+
 class SpecChecker:
-    """Checks request bodies against the operations of the copied Mattermost OpenAPI sources."""
+    """Checks request bodies with jsonschema (openapi-schema-validator's OAS 3.0 dialect) against
+    the operations of the copied Mattermost OpenAPI sources."""
 
     def __init__(self, spec_dir: Path = SPEC_DIR) -> None:
-        self._schemas: dict[str, Any] = {}
-        definitions = spec_dir / "definitions.yaml"
-        if definitions.exists():
-            data = _load_yaml(definitions) or {}
-            self._schemas = (data.get("components") or {}).get("schemas") or {}
+        self.document = load_document(spec_dir)
+        resource: Resource[Any] = Resource.from_contents(self.document, default_specification=DRAFT4)
+        self._registry: Registry[Any] = Registry().with_resource(_DOC_URI, resource)
+        self._validators: dict[tuple[str, str], OAS30Validator] = {}
         self._operations: list[_Operation] = []
-        for name in SPEC_FILES:
-            path = spec_dir / name
-            if not path.exists():
-                raise FileNotFoundError(f"Mattermost spec file missing: {path}")
-            paths = _load_yaml(path) or {}
-            for template, item in paths.items():
-                regex = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
-                for method, operation in item.items():
-                    if method.lower() in ("get", "post", "put", "delete", "patch"):
-                        self._operations.append(_Operation(method.upper(), template, re.compile(regex), operation))
+        for template, item in self.document["paths"].items():
+            regex = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+            for method, operation in item.items():
+                if method.lower() in ("get", "post", "put", "delete", "patch"):
+                    self._operations.append(_Operation(method.upper(), template, re.compile(regex), operation))
         # Literal paths win over templated ones (/posts/ephemeral before /posts/{post_id}).
         self._operations.sort(key=lambda op: op.template.count("{"))
 
@@ -124,73 +181,41 @@ class SpecChecker:
     ) -> list[str]:
         op = self.find(method, path)
         if op is None:
-            for m, template in UNSPECIFIED_OK:
-                regex = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
-                if m == method and re.match(regex, path):
-                    return []
             return [f"{method} {path}: no such operation in the Mattermost API reference"]
         where = f"{method} {op.template} ({op.operation.get('operationId', '?')})"
         request_body = op.operation.get("requestBody")
         if not request_body:
             return []
         content = request_body.get("content") or {}
-        problems: list[str] = []
         if content_type.startswith("multipart/form-data"):
             media = content.get("multipart/form-data")
             if media is None:
                 return [f"{where}: multipart body, but the operation takes {sorted(content)}"]
-            schema = self._resolve(media.get("schema") or {})
-            for name in schema.get("required") or []:
-                if name not in (form or {}):
-                    problems.append(f"{where}: multipart field {name!r} is required")
-            return problems
-        media = content.get("application/json")
-        if media is None:
+            required = self._resolve(media.get("schema") or {}).get("required") or []
+            # Multipart values are bytes or text: only which fields are there can be checked.
+            return [f"{where}: multipart field {name!r} is required" for name in required if name not in (form or {})]
+        if "application/json" not in content:
             return [f"{where}: JSON body, but the operation takes {sorted(content)}"]
         if body is None:
             return [f"{where}: the body is not valid JSON"] if request_body.get("required") else []
-        self._check_value(body, media.get("schema") or {}, where, "body", problems, (method, op.template))
+        problems: list[str] = []
+        for error in self._validator(op).iter_errors(body):
+            problems += [p for p in describe(error, where) if p not in problems]
         return problems
 
-    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
-        seen = 0
-        while "$ref" in schema and seen < 10:
-            name = schema["$ref"].rsplit("/", 1)[-1]
-            schema = self._schemas.get(name, {})
-            seen += 1
-        return schema
+    def _validator(self, op: _Operation) -> OAS30Validator:
+        key = (op.method, op.template)
+        if key not in self._validators:
+            pointer = _pointer("paths", op.template, op.method.lower(), "requestBody", "content", "application/json")
+            schema = {"$ref": f"{_DOC_URI}#/{pointer}/schema"}
+            self._validators[key] = OAS30Validator(schema, registry=self._registry)
+        return self._validators[key]
 
-    def _check_value(
-        self,
-        value: Any,
-        schema: dict[str, Any],
-        where: str,
-        at: str,
-        problems: list[str],
-        op_key: tuple[str, str],
-    ) -> None:
-        schema = self._resolve(schema)
-        expected = schema.get("type")
-        if expected in _JSON_TYPES:
-            ok = isinstance(value, _JSON_TYPES[expected])
-            if expected in ("integer", "number") and isinstance(value, bool):
-                ok = False
-            if not ok:
-                problems.append(f"{where}: {at} should be {expected}, got {type(value).__name__}")
-                return
-        if isinstance(value, dict):
-            for name in schema.get("required") or []:
-                if name not in value:
-                    problems.append(f"{where}: {at}.{name} is required")
-            properties = schema.get("properties") or {}
-            for name, sub in properties.items():
-                if name not in value:
-                    continue
-                override = SPEC_OVERRIDES.get((op_key[0], op_key[1], name)) if at == "body" else None
-                self._check_value(value[name], override or sub, where, f"{at}.{name}", problems, op_key)
-        elif isinstance(value, list) and "items" in schema:
-            for i, item in enumerate(value):
-                self._check_value(item, schema["items"], where, f"{at}[{i}]", problems, op_key)
+    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        if "$ref" in schema:
+            resolved = self._registry.resolver(_DOC_URI).lookup(schema["$ref"]).contents
+            return resolved if isinstance(resolved, dict) else {}
+        return schema
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,7 +11,9 @@ assert on what actually went over the wire. It:
   ``apps.connections.open`` (hands out the URL of a fake Socket Mode server);
 * answers 429 with ``Retry-After`` on demand (:meth:`FakeSlackApi.rate_limit`) and injects failures
   (:meth:`FakeSlackApi.fail`), including on the upload URL (method name ``"upload"``);
-* validates parameters against the official (2020) OpenAPI spec for the methods it lists, checks Block
+* validates every request's arguments with jsonschema against Slack's OpenAPI spec (see
+  :mod:`tests.fakes.slack_spec`; an unknown method, a missing or mistyped argument is answered with
+  Slack's error and recorded, an argument the spec does not list is only recorded), checks Block
   Kit limits Slack enforces (it answers ``invalid_blocks`` like Slack), and notes any mention syntax
   (``<!here>``, ``<@U…>``, ``<!subteam^…>``, ``<#C…>``) in mrkdwn text. All of these are recorded in
   :attr:`FakeSlackApi.violations` / :meth:`FakeSlackApi.mentions` for tests to assert on.
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 import threading
 import time
@@ -34,52 +35,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes.loopback import LoopbackServer
+from tests.fakes.slack_spec import SpecMethod, check_request, find_spec, load_spec
+
+__all__ = ["FakeSlackApi", "SpecMethod", "check_message_blocks", "check_view", "find_spec", "load_spec"]
 
 TEAM_ID = "T0FAKE001"
 BOT_USER_ID = "U0BOT0001"
 BOT_ID = "B0BOT0001"
-
-_SPEC_ENV = "SLACK_OPENAPI_SPEC"
-
-
-def find_spec() -> Path | None:
-    """Slack's Web API spec: ``$SLACK_OPENAPI_SPEC``, else the trimmed copy in ``tests/specs``."""
-    env = os.environ.get(_SPEC_ENV)
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[1] / "specs" / "slack_web_openapi_v2.methods.json"
-
-
-@dataclass(frozen=True)
-class SpecMethod:
-    required: frozenset[str]
-    known: frozenset[str]
-
-
-_SPEC_CACHE: dict[str, dict[str, SpecMethod]] = {}
-_SPEC_LOCK = threading.Lock()
-
-
-def load_spec(path: Path | None) -> dict[str, SpecMethod]:
-    """Per method: required and known parameter names (the ``token`` header is checked separately)."""
-    if path is None:
-        return {}
-    with _SPEC_LOCK:
-        key = str(path)
-        if key not in _SPEC_CACHE:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            methods: dict[str, SpecMethod] = {}
-            for route, ops in raw.get("paths", {}).items():
-                for op in ops.values():
-                    if not isinstance(op, dict):
-                        continue
-                    params = [p for p in op.get("parameters", []) if p.get("name") != "token"]
-                    methods[route.lstrip("/")] = SpecMethod(
-                        required=frozenset(p["name"] for p in params if p.get("required")),
-                        known=frozenset(p["name"] for p in params),
-                    )
-            _SPEC_CACHE[key] = methods
-        return _SPEC_CACHE[key]
 
 
 @dataclass
@@ -90,7 +52,7 @@ class Call:
     body: bytes
     status: int = 200
     response: dict[str, Any] = field(default_factory=dict)
-    at: float = 0.0  # time.monotonic() when received
+    at: float = 0.0  # the fake's clock (time.monotonic() unless injected) when received
 
     @property
     def ok(self) -> bool:
@@ -129,8 +91,17 @@ class FakeSlackApi(LoopbackServer):
 
     thread_name = "fake-slack-api"
 
-    def __init__(self, *, spec_path: Path | None = None, socket_mode_url: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        spec_path: Path | None = None,
+        socket_mode_url: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``clock`` (monotonic seconds) stamps calls and ages trigger ids: a test can inject one to
+        expire a trigger without waiting 3 s."""
         super().__init__()
+        self._clock = clock
         self.spec_path = spec_path if spec_path is not None else find_spec()
         self.spec = load_spec(self.spec_path)
         self.socket_mode_url = socket_mode_url
@@ -197,7 +168,7 @@ class FakeSlackApi(LoopbackServer):
         with self._lock:
             n = next(self._ids)
             tid = f"{n}.{4200 + n}.{n:032x}"
-            self._triggers[tid] = time.monotonic()
+            self._triggers[tid] = self._clock()
             return tid
 
     # --- inspection ------------------------------------------------------------------------
@@ -280,7 +251,7 @@ class FakeSlackApi(LoopbackServer):
     def handle(
         self, method: str, params: dict[str, Any], headers: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
-        call = Call(method=method, params=params, headers=headers, body=body, at=time.monotonic())
+        call = Call(method=method, params=params, headers=headers, body=body, at=self._clock())
         status, payload, extra = self._answer(call)
         call.status, call.response = status, payload
         self._record(call)
@@ -315,6 +286,9 @@ class FakeSlackApi(LoopbackServer):
         )
         if not token:
             return 200, {"ok": False, "error": "not_authed"}, {}
+        rejected = self._check_spec(call)
+        if rejected is not None:
+            return 200, rejected, {}
         if method == "apps.connections.open":
             if not token.startswith("xapp-"):
                 return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
@@ -323,23 +297,24 @@ class FakeSlackApi(LoopbackServer):
             return 200, {"ok": True, "url": self.socket_mode_url}, {}
         if not token.startswith("xoxb-"):
             return 200, {"ok": False, "error": "invalid_auth"}, {}
-        self._check_spec(call)
         handler = _METHODS.get(method)
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}
         return handler(self, call)
 
-    def _check_spec(self, call: Call) -> None:
-        spec = self.spec.get(call.method)
-        if spec is None:
-            return
-        names = set(call.params) - {"token"}
-        missing = spec.required - names
-        unknown = names - spec.known
-        if missing:
-            self._violation(f"{call.method}: missing required {sorted(missing)}")
-        if unknown:
-            self._violation(f"{call.method}: parameters not in the spec {sorted(unknown)}")
+    def _check_spec(self, call: Call) -> dict[str, Any] | None:
+        """Record what breaks the spec; Slack's error answer when Slack would refuse the call
+        (unknown method, missing or mistyped argument), None when it goes through (unknown arguments
+        are ignored by Slack, but still recorded)."""
+        problems = check_request(self.spec, call.method, call.params, call.headers.get("content-type", ""))
+        for problem in problems:
+            self._violation(problem.text)
+        if any(p.rejected and "not a method" in p.text for p in problems):
+            return {"ok": False, "error": "unknown_method"}
+        refused = [p.text for p in problems if p.rejected]
+        if refused:
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": refused}}
+        return None
 
     # --- methods ----------------------------------------------------------------------------
 
@@ -464,7 +439,7 @@ class FakeSlackApi(LoopbackServer):
                 },
                 {},
             )
-        if time.monotonic() - issued > 3.0:
+        if self._clock() - issued > 3.0:
             return 200, {"ok": False, "error": "expired_trigger_id"}, {}
         if not isinstance(view, dict):
             return 200, {"ok": False, "error": "invalid_arguments"}, {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,8 +12,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot.runtime import redis_server
 from bot.errors import StoreError
+from bot.runtime import redis_server
 from bot.runtime.redis_server import LOG_NAME, PIDFILE_NAME, SOCKET_NAME, RedisProcess, find_redis_server
 
 
@@ -86,11 +87,30 @@ def test_second_start_adopts_the_running_server(data_dir: Path, servers: list[Re
     first.stop()  # idempotent
 
 
-def test_tcp_mode(data_dir: Path, servers: list[RedisProcess]) -> None:
-    from conftest import free_port
+def _listening_socket() -> socket.socket:
+    """A socket bound to a kernel-chosen port and listening, held open so nobody else can take it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    return sock
 
-    port = free_port()
-    server = RedisProcess.start(data_dir, port=port, unix_socket=False, persistent=False)
+
+def _start_on_tcp(data_dir: Path, attempts: int = 5) -> tuple[RedisProcess, int]:
+    """redis-server needs a port number up front: take a kernel-chosen one, and if another process
+    grabbed it between our release and redis' bind, try a fresh one."""
+    for attempt in range(attempts):
+        with _listening_socket() as probe:
+            port: int = probe.getsockname()[1]
+        try:
+            return RedisProcess.start(data_dir / str(attempt), port=port, unix_socket=False, persistent=False), port
+        except StoreError as exc:
+            if "Address already in use" not in str(exc):
+                raise
+    raise AssertionError(f"no free TCP port in {attempts} attempts")
+
+
+def test_tcp_mode(data_dir: Path, servers: list[RedisProcess]) -> None:
+    server, port = _start_on_tcp(data_dir)
     servers.append(server)
     assert server.url == f"redis://127.0.0.1:{port}/0"
     with _client(server.url) as client:
@@ -102,13 +122,10 @@ def test_tcp_mode(data_dir: Path, servers: list[RedisProcess]) -> None:
 
 
 def test_early_exit_reports_the_log(data_dir: Path, servers: list[RedisProcess]) -> None:
-    from conftest import free_port
-
-    port = free_port()
-    busy = RedisProcess.start(data_dir / "a", port=port, unix_socket=False, persistent=False)
-    servers.append(busy)
-    with pytest.raises(StoreError, match="exited with code") as excinfo:
-        RedisProcess.start(data_dir / "b", port=port, unix_socket=False, persistent=False)
+    with _listening_socket() as busy:  # held for the whole start: no window for anybody else
+        port = busy.getsockname()[1]
+        with pytest.raises(StoreError, match="exited with code") as excinfo:
+            RedisProcess.start(data_dir / "b", port=port, unix_socket=False, persistent=False)
     assert "Address already in use" in str(excinfo.value)
 
 

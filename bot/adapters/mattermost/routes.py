@@ -8,14 +8,9 @@ Requests from Mattermost
                                   (``state`` signed by us), both JSON
 
 Each request is answered at once: the engine runs in the request thread (Redis round trips only)
-and the caller's own ephemeral notices go back in the HTTP response (the slash-command reply, the
-action's ``ephemeral_text``, a dialog's ``error``), which needs no extra permission. Everything
-that is posted through the REST API (header, questions, thread notices, summary with chart) is
-queued on a small worker pool that runs the jobs of one channel strictly in order, so a slow or
-rate-limited Mattermost never holds up the reply and never reorders a check's thread.
-
-Live tallies go through :class:`~bot.runtime.coalesce.TallyCoalescer`: a burst of clicks costs a few
-``PUT /posts/{id}/patch``, the last one rendered after the last answer.
+and the caller's own ephemeral notices go back in the HTTP response, which needs no extra
+permission. Everything else goes through :class:`bot.adapters.outbox.Outbox` (REST calls in
+:mod:`bot.adapters.mattermost.outbound`): ordered per channel, retried, coalesced tally edits.
 """
 
 from __future__ import annotations
@@ -25,38 +20,30 @@ import hmac
 import json
 import logging
 import threading
-import time
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs
 
 from bot.adapters.mattermost import render
-from bot.adapters.mattermost.api import MattermostApi, MattermostError
+from bot.adapters.mattermost.api import MattermostApi
+from bot.adapters.mattermost.outbound import MattermostOutbound, require_settings
 from bot.adapters.mattermost.signing import ContextSigner, new_nonce
-from bot.adapters.mattermost.summary import summary_post
-from bot.runtime.coalesce import TallyCoalescer
+from bot.adapters.outbox import Outbox, ReplyTo
 from bot.config import Settings
 from bot.core.messages import (
     Audience,
-    CardMode,
     ChannelKey,
     Event,
     EventKind,
-    HeaderCard,
     Message,
     Notice,
-    QuestionCard,
     SummaryCard,
-    TallyChanged,
     Tone,
-    session_of,
 )
+from bot.core.numbers import is_ascii_number
 from bot.errors import ConfigError, PlatformError
-from bot.runtime.http_types import HttpRequest, HttpResponse, Route
 from bot.ports import AdapterStore, ChatService
-from bot.runtime.workers import OrderedWorkers
+from bot.runtime.http_types import HttpRequest, HttpResponse, Route
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +53,6 @@ ACTIONS_PATH = "/mattermost/actions"
 MAX_REQUEST = 64 * 1024
 DOUBLE_CLICK_SECONDS = 2
 DEDUP_SECONDS = 86400
-LAST_CARDS = 1024
-
-
-# --------------------------------------------------------------------------------------------
-# The adapter
-# --------------------------------------------------------------------------------------------
 
 
 def _digest(*parts: str) -> str:
@@ -88,23 +69,10 @@ class MattermostAdapter:
         *,
         workers: int = 4,
         coalesce_window: float = 1.0,
+        **outbox: Any,
     ) -> None:
-        if not settings.secret:
-            raise ConfigError(
-                "SMC_SECRET is not set: the Mattermost adapter signs every button and dialog with it "
-                "(at least 16 characters; e.g. the output of "
-                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
-            )
-        if not settings.public_url:
-            raise ConfigError(
-                "SMC_PUBLIC_URL is not set: Mattermost needs the bot's own base URL for buttons and dialogs "
-                "(e.g. https://smc.example.com, reachable from the Mattermost server)"
-            )
-        if not settings.mattermost_command_tokens:
-            raise ConfigError(
-                "MATTERMOST_COMMAND_TOKEN is not set: run `socialmedia-check mattermost-setup --team <name>` "
-                "to create the slash command and print its token (several teams: comma-separated tokens)"
-            )
+        require_settings(settings)
+        assert settings.secret and settings.public_url
         self._settings = settings
         self._service = service
         self._store = store
@@ -112,14 +80,12 @@ class MattermostAdapter:
         self._signer = ContextSigner(settings.secret)
         self._tokens = tuple(tok.encode() for tok in settings.mattermost_command_tokens)
         self.action_url = settings.public_url.rstrip("/") + ACTIONS_PATH
-        self._workers = OrderedWorkers(workers, name="mattermost-post")
-        self._coalescer = TallyCoalescer(store, self._render_fresh, self._deliver_tally, window=coalesce_window)
-        self._last_cards: OrderedDict[tuple[str, str], QuestionCard] = OrderedDict()
-        self._cards_guard = threading.Lock()
+        self.outbound = MattermostOutbound(api, self.action_url, self._signer)
+        self.outbox = Outbox.for_service(
+            self.outbound, service, store, window=coalesce_window, workers=workers, **outbox
+        )
         self._locks: dict[ChannelKey, threading.Lock] = {}
         self._locks_guard = threading.Lock()
-        self._channels: dict[str, ChannelKey] = {}  # session id -> channel (cache of the "channel" ref)
-        self._latest: dict[ChannelKey, str] = {}  # channel -> the session whose messages went out last
 
     # --- HTTP surface ------------------------------------------------------------------------
 
@@ -131,21 +97,13 @@ class MattermostAdapter:
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until every queued post and coalesced tally update went out (tests, shutdown)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = max(deadline - time.monotonic(), 0.0)
-            if not self._workers.wait_idle(left) or not self._coalescer.wait_idle(left):
-                return False
-            # a coalesced delivery may not queue work, but a queued job may open a new window
-            if self._workers.wait_idle(0) and self._coalescer.wait_idle(0):
-                return True
+        return self.outbox.wait_idle(timeout)
 
     def close(self) -> None:
-        self._coalescer.wait_idle(5.0)
-        self._workers.shutdown(wait=True)
+        self.outbox.close(5.0)
 
     def _target(self, channel: ChannelKey) -> render.Target:
-        return render.Target(channel, self.action_url, self._signer)
+        return self.outbound.target(channel)
 
     def _lock(self, channel: ChannelKey) -> threading.Lock:
         with self._locks_guard:
@@ -213,7 +171,8 @@ class MattermostAdapter:
             return {}
 
     def _summary_notice(self, card: SummaryCard) -> Notice:
-        return Notice(summary_post(card.summary)["message"], Audience.EPHEMERAL)
+        posts = self.outbound.summary_bodies(ChannelKey(PLATFORM, "", ""), card.summary, ())
+        return Notice("\n\n".join(str(p.get("message", "")) for p in posts), Audience.EPHEMERAL)
 
     # --- buttons and dialogs -----------------------------------------------------------------
 
@@ -278,7 +237,7 @@ class MattermostAdapter:
         action = ctx.get("a", "")
         if action in ("answer", "toggle"):
             option = ctx.get("o", "")
-            if not option.isdigit():
+            if not is_ascii_number(option):
                 return None
             return Event(EventKind.ANSWER, choices=(int(option),), toggle=action == "toggle", **common)
         if action in ("next", "back", "skip"):
@@ -395,169 +354,10 @@ class MattermostAdapter:
             return HttpResponse.json(200, {"error": render.neutralise(" ".join(n.text for n in refusals), 1000)})
         return HttpResponse.json(200, {})
 
-    # --- delivery (worker threads, one channel at a time) ------------------------------------
+    # --- sending (through the outbox) --------------------------------------------------------
 
     def _enqueue(self, channel: ChannelKey, messages: Sequence[Message], actor: str) -> None:
-        if messages:
-            self._workers.submit(channel, lambda: self._deliver(channel, list(messages), actor))
-
-    def _deliver(self, channel: ChannelKey, messages: list[Message], actor: str) -> None:
-        # Thread notices do not always name their check; the cards around them do.
-        session = next((sid for m in messages if (sid := session_of(m))), None) or self._latest.get(channel)
-        for message in messages:
-            session = session_of(message) or session
-            if session:
-                self._latest[channel] = session
-            try:
-                if isinstance(message, TallyChanged):
-                    self._coalescer.submit(message.session_id, message.question_id)
-                elif isinstance(message, QuestionCard):
-                    self._deliver_question(channel, message)
-                elif isinstance(message, HeaderCard):
-                    self._deliver_header(channel, message)
-                elif isinstance(message, Notice):
-                    self._deliver_notice(channel, message, actor, message.session_id or session)
-                elif isinstance(message, SummaryCard):
-                    self._deliver_summary(channel, message, actor)
-            except Exception:  # one failed post must not lose the rest of the check's messages
-                log.exception("could not deliver a %s to %s", type(message).__name__, channel)
-
-    def _remember_channel(self, session_id: str, channel: ChannelKey) -> None:
-        if self._channels.get(session_id) != channel:
-            self._channels[session_id] = channel
-            self._store.set_ref(session_id, "channel", f"{channel.team}/{channel.channel}")
-
-    def _channel_of(self, session_id: str) -> ChannelKey | None:
-        channel = self._channels.get(session_id)
-        if channel is None:
-            ref = self._store.get_ref(session_id, "channel")
-            if ref and "/" in ref:
-                team, _, channel_id = ref.partition("/")
-                channel = ChannelKey(PLATFORM, team, channel_id)
-                self._channels[session_id] = channel
-        return channel
-
-    def _deliver_header(self, channel: ChannelKey, card: HeaderCard) -> None:
-        body = render.header_post(card)
-        self._remember_channel(card.session_id, channel)
-        if card.mode is CardMode.UPDATE:
-            post_id = self._store.get_ref(card.session_id, "header")
-            if post_id:
-                self._api.patch_post(post_id, body)
-                return
-            log.warning("no header post known for session %s; posting a new one", card.session_id)
-        post = self._api.create_post({"channel_id": channel.channel, **body})
-        self._store.set_ref(card.session_id, "header", str(post["id"]))
-
-    def _deliver_question(self, channel: ChannelKey, card: QuestionCard) -> None:
-        view = card.view
-        self._remember_channel(view.session_id, channel)
-        if card.mode is CardMode.UPDATE:
-            self._remember_card(card)
-            self._coalescer.submit(view.session_id, view.question_id, card)
-            return
-        ref = f"q:{view.question_id}"
-        earlier = self._store.get_ref(view.session_id, ref)
-        if earlier:  # the question is asked again (back): retire the old post's buttons first
-            try:
-                self._api.patch_post(earlier, render.question_post(replace(view, closed=True), self._target(channel)))
-            except PlatformError:
-                log.warning("could not close the earlier post of question %s", view.question_id)
-        root = self._store.get_ref(view.session_id, "header") or ""
-        body = {"channel_id": channel.channel, **render.question_post(view, self._target(channel))}
-        if root:
-            body["root_id"] = root
-        post = self._api.create_post(body)
-        self._store.set_ref(view.session_id, ref, str(post["id"]))
-
-    def _remember_card(self, card: QuestionCard) -> None:
-        with self._cards_guard:
-            self._last_cards[(card.view.session_id, card.view.question_id)] = card
-            while len(self._last_cards) > LAST_CARDS:
-                self._last_cards.popitem(last=False)
-
-    def _render_fresh(self, session_id: str, question_id: str) -> QuestionCard | None:
-        """The coalescer's re-render: from Redis; for a question taken off the path (the facilitator
-        went back past it) the engine has no card any more, so close the one we last showed."""
-        card = self._service.question_card(session_id, question_id)
-        if card is not None:
-            return card
-        with self._cards_guard:
-            last = self._last_cards.get((session_id, question_id))
-        return replace(last, view=replace(last.view, closed=True)) if last is not None else None
-
-    def _deliver_tally(self, card: QuestionCard) -> None:
-        """The coalescer's delivery: edit the question's post in place with the live tally."""
-        view = card.view
-        channel = self._channel_of(view.session_id)
-        post_id = self._store.get_ref(view.session_id, f"q:{view.question_id}")
-        if channel is None or not post_id:
-            log.warning("no post known for question %s of session %s", view.question_id, view.session_id)
-            return
-        self._api.patch_post(post_id, render.question_post(view, self._target(channel)))
-
-    def _deliver_notice(self, channel: ChannelKey, notice: Notice, actor: str, session_id: str | None) -> None:
-        body = render.notice_post(notice, self._target(channel))
-        if notice.audience is Audience.EPHEMERAL:
-            self._ephemeral(channel, actor, body)
-            return
-        if notice.audience is Audience.THREAD and session_id:
-            root = self._store.get_ref(session_id, "header")
-            if root:
-                body["root_id"] = root
-        self._api.create_post({"channel_id": channel.channel, **body})
-
-    def _ephemeral(self, channel: ChannelKey, user_id: str, body: Mapping[str, Any]) -> None:
-        if not user_id:
-            return
-        try:
-            self._api.ephemeral_post(user_id, {"channel_id": channel.channel, **body})
-        except MattermostError as exc:
-            if exc.status == 403:
-                log.warning("the bot lacks the create_post_ephemeral permission; a private notice was dropped")
-            else:
-                raise
-
-    def _deliver_summary(self, channel: ChannelKey, card: SummaryCard, actor: str) -> None:
-        summary = card.summary
-        if card.audience is Audience.EPHEMERAL:
-            self._ephemeral(channel, actor, summary_post(summary))
-            return
-        file_ids = []
-        chart = self._chart(summary)
-        if chart is not None:
-            try:
-                file_ids.append(
-                    self._api.upload_file(channel.channel, "socialmedia-check-summary.png", chart, "image/png")
-                )
-            except PlatformError:
-                log.exception("could not upload the summary chart; posting the summary without it")
-        body = {"channel_id": channel.channel, **summary_post(summary, file_ids)}
-        if card.audience is Audience.THREAD:
-            root = self._store.get_ref(summary.session_id, "header")
-            if root:
-                body["root_id"] = root
-        try:
-            self._api.create_post(body)
-        except PlatformError:
-            if not file_ids:
-                raise
-            log.exception("the summary post with its chart failed; posting the text alone")
-            body.pop("file_ids", None)
-            self._api.create_post(body)
-
-    @staticmethod
-    def _chart(summary: Any) -> bytes | None:
-        try:
-            from bot.adapters.chart import render_chart
-        except ImportError:
-            log.warning("bot.adapters.chart is not available; the summary goes out without a chart")
-            return None
-        try:
-            return render_chart(summary)
-        except Exception:
-            log.exception("could not draw the summary chart")
-            return None
+        self.outbox.send(channel, messages, reply=ReplyTo(user=actor))
 
 
 def _is_private(message: Message) -> bool:
@@ -573,13 +373,16 @@ def build_mattermost_adapter(
     workers: int = 4,
     coalesce_window: float = 1.0,
     login: bool = True,
+    **outbox: Any,
 ) -> MattermostAdapter:
     """The adapter for ``settings`` (MATTERMOST_URL + MATTERMOST_BOT_TOKEN); checks the token once."""
     if not settings.mattermost_enabled:
         raise ConfigError("the Mattermost adapter needs MATTERMOST_URL and MATTERMOST_BOT_TOKEN")
     assert settings.mattermost_url and settings.mattermost_bot_token
     client = api or MattermostApi(settings.mattermost_url, settings.mattermost_bot_token)
-    adapter = MattermostAdapter(settings, service, store, client, workers=workers, coalesce_window=coalesce_window)
+    adapter = MattermostAdapter(
+        settings, service, store, client, workers=workers, coalesce_window=coalesce_window, **outbox
+    )
     if login:
         client.login()
     return adapter

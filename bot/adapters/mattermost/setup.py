@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.adapters.mattermost.routes import COMMAND_PATH
 from bot.adapters.mattermost.api import MattermostApi
+from bot.adapters.mattermost.routes import COMMAND_PATH
 from bot.config import Settings
 from bot.errors import ConfigError, PlatformError
 

@@ -1,89 +1,119 @@
-"""The summary as a Mattermost post: markdown with per-theme bars and flags, the decision and
-every answer, the chart attached by file id."""
+"""The summary as Mattermost posts: markdown formatting of the core's report (decision first, then
+participants, themes with text bars and flags, every answer, concerns), split over as many channel
+posts as it needs, each within :data:`MAX_POST`; the chart rides on the first post by file id."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from bot.adapters.mattermost.render import MAX_POST, fmt_number, neutralise, one_line, t
+from bot.adapters.mattermost.render import MAX_POST, neutralise, one_line
 from bot.core.messages import Summary
-from bot.core.render_text import bar, decision_rows
+from bot.core.report import (
+    ChoiceRow,
+    ConcernsSection,
+    DecisionSection,
+    ParticipantsSection,
+    QuestionsSection,
+    Report,
+    Section,
+    ThemesSection,
+    build_report,
+)
 
-# The longest each row of the decision record may grow in the post.
-ROW_LIMITS = {
-    "decision": 200,
-    "reasons": 1200,
-    "pilot_scope": 500,
-    "owner": 100,
-    "channels": 600,
-    "domain": 600,
-    "reconsider": 500,
-    "revisit": 100,
-}
-
-
-def summary_markdown(summary: Summary) -> str:
-    """The summary as Mattermost markdown: themes with text bars and flags, every answer, the decision."""
-    ui, lang = summary.ui, summary.language
-    lines: list[str] = [f"**{t(ui, lang, 'themes_header')}**"]
-    for theme in summary.themes:
-        title = one_line(theme.title, 80)
-        if theme.average is None:
-            lines.append(f"`{bar(0.0, 1)}` {title}: {t(ui, lang, 'not_answered')}")
-        else:
-            share = theme.average / theme.scale_max if theme.scale_max else 0.0
-            spread = ""
-            if theme.minimum is not None and theme.maximum is not None and theme.maximum > theme.minimum:
-                spread = f" ({fmt_number(theme.minimum)}–{fmt_number(theme.maximum)})"
-            lines.append(f"`{bar(share, 1)}` **{title}**: {fmt_number(theme.average)}/{theme.scale_max}{spread}")
-        for flagged in theme.disagreements:
-            lines.append(f"- ⚠️ {t(ui, lang, 'disagreement')}: {one_line(flagged, 300)}")
-    answered = [q for q in summary.questions if not q.unanswered]
-    if answered:
-        lines.append("")
-        for q in answered:
-            lines.append(f"**{q.number}. {one_line(q.text, 300)}**")
-            for option in q.options:
-                if not option.count:
-                    continue
-                voters = ""
-                if option.voters and not summary.anonymous:
-                    voters = " — " + ", ".join(one_line(v, 60) for v in option.voters)
-                lines.append(f"- {one_line(option.label, 200)}: {option.count}{voters}")
-            for answer in q.text_answers:
-                who = f"{one_line(answer.author, 60)}: " if answer.author and not summary.anonymous else ""
-                lines.append(f"- {who}{one_line(answer.text, 500)}")
-    unanswered = [q for q in summary.questions if q.unanswered]
-    if unanswered:
-        lines.append(f"_{t(ui, lang, 'not_answered')}: {', '.join(str(q.number) for q in unanswered)}_")
-    lines.append("")
-    lines += [f"**{label}:** {one_line(value, ROW_LIMITS[field])}" for field, label, value in decision_rows(summary)]
-    lines.append("")
-    lines.append(f"**{t(ui, lang, 'concerns')}:**")
-    if summary.concerns:
-        for note in summary.concerns:
-            who = f"{one_line(note.author, 60)}: " if note.author and not summary.anonymous else ""
-            about = f" _({one_line(note.question, 120)})_" if note.question else ""
-            lines.append(f"- {who}{one_line(note.text, 500)}{about}")
-    else:
-        lines.append(t(ui, lang, "no_concerns"))
-    if summary.anonymous or not summary.participants:
-        people = t(ui, lang, "participants_count", n=summary.participant_count)
-    else:
-        people = ", ".join(one_line(p, 60) for p in summary.participants)
-    lines.append(f"**{t(ui, lang, 'participants')}:** {people}")
-    return neutralise("\n".join(lines), MAX_POST - 500)
+MAX_FILES = 5  # file_ids per post
+TEXT = 4000  # the longest a typed answer, note or decision value may grow in a post
+LABEL = 300  # question texts, option labels, theme titles
+NAME = 60
+HEADING_ROOM = 400  # kept free in every post for its heading
 
 
-def summary_post(summary: Summary, file_ids: Sequence[str] = ()) -> dict[str, Any]:
-    ui, lang = summary.ui, summary.language
-    heading = t(ui, lang, "summary_title" if summary.final else "summary_so_far")
-    post: dict[str, Any] = {
-        "message": neutralise(
-            f"#### {one_line(summary.title, 200)} — {heading}\n\n" + summary_markdown(summary), MAX_POST
-        ),
-    }
+def _section_parts(section: Section) -> list[str]:
+    """The section as markdown parts: a part is kept in one post when it fits."""
+    title = [f"**{one_line(section.title, LABEL)}**"] if section.title else []
+    match section:
+        case DecisionSection():
+            mark = " :white_check_mark:" if section.confirmed else ""
+            return [
+                f"**{row.label}:** {one_line(row.value, TEXT)}{mark if row.key == 'decision' else ''}"
+                for row in section.rows
+            ]
+        case ParticipantsSection():
+            people = ", ".join(one_line(n, NAME) for n in section.names) or one_line(section.text, TEXT)
+            return [f"**{section.title}:** {people}"]
+        case ThemesSection():
+            parts = list(title)
+            for theme in section.rows:
+                lines = [f"`{theme.bar}` **{one_line(theme.title, LABEL)}**: {theme.score} · {theme.answered}"]
+                lines += [f"- ⚠️ {one_line(flag, LABEL)}" for flag in theme.flags]
+                parts.append("\n".join(lines))
+            return parts
+        case QuestionsSection():
+            parts = list(title)
+            for q in section.rows:
+                head = f"**{q.number}. {one_line(q.text, LABEL)}**" + (f" — _{q.state}_" if q.state else "")
+                lines = [head]
+                for answer in q.answers:
+                    if isinstance(answer, ChoiceRow):
+                        voters = " — " + ", ".join(one_line(v, NAME) for v in answer.voters) if answer.voters else ""
+                        lines.append(f"- {one_line(answer.label, LABEL)}: {answer.count}{voters}")
+                    else:
+                        who = f"{one_line(answer.author, NAME)}: " if answer.author else ""
+                        lines.append(f"- {who}{one_line(answer.text, TEXT)}")
+                if q.score:
+                    lines.append(q.score)
+                if q.disagreement:
+                    lines.append(f"⚠️ {one_line(q.disagreement, LABEL)}")
+                parts.append("\n".join(lines))
+            return parts
+        case ConcernsSection():
+            parts = [f"**{section.title}:**"]
+            for note in section.rows:
+                who = f"{one_line(note.author, NAME)}: " if note.author else ""
+                about = f" _({one_line(note.question, LABEL)})_" if note.question else ""
+                parts.append(f"- {who}{one_line(note.text, TEXT)}{about}")
+            return parts if section.rows else [*parts, neutralise(section.empty)]
+    return []
+
+
+def _pack(parts: Sequence[str], limit: int) -> list[str]:
+    """Join parts with newlines into as few texts of at most ``limit`` characters as keep their order;
+    a part too long for one post is split at its lines."""
+    texts: list[str] = []
+    current = ""
+    for part in parts:
+        pieces = [part] if len(part) <= limit else [neutralise(line, limit) for line in part.split("\n")]
+        for piece in pieces:
+            if current and len(current) + 1 + len(piece) > limit:
+                texts.append(current)
+                current = ""
+            current = f"{current}\n{piece}" if current else piece
+    if current:
+        texts.append(current)
+    return texts or [""]
+
+
+def _parts(report: Report) -> list[str]:
+    parts: list[str] = []
+    for section in report.sections:
+        if parts:
+            parts.append("")  # a blank line between sections
+        parts += _section_parts(section)
+    return parts
+
+
+def summary_posts(summary: Summary, file_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The summary as one or more channel posts, decision first, each within :data:`MAX_POST`;
+    the chart (``file_ids``) rides on the first post."""
+    report = build_report(summary)
+    title = one_line(report.title, 200)
+    bodies = _pack(_parts(report), MAX_POST - HEADING_ROOM)
+    posts: list[dict[str, Any]] = []
+    for n, body in enumerate(bodies, 1):
+        part = f" ({report.part_label(n, len(bodies))})" if len(bodies) > 1 else ""
+        heading = f"#### {title} — {report.heading}{part}" if n == 1 else f"_{title}{part}_"
+        posts.append({"message": neutralise(f"{heading}\n\n{body}".rstrip(), MAX_POST)})
     if file_ids:
-        post["file_ids"] = list(file_ids)[:5]
-    return post
+        posts[0]["file_ids"] = list(file_ids)[:MAX_FILES]
+    return posts
+

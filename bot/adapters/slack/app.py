@@ -1,17 +1,16 @@
 """The Slack adapter: slash command, buttons and modals in; Block Kit messages, modals and a chart out.
 
-The only module of the bot that imports ``slack_bolt``/``slack_sdk``. Inbound traffic arrives either
-over HTTP (``POST /slack/events``, served by :mod:`bot.runtime.web`; bolt verifies the signature and answers
-401 to forged or stale requests) or over Socket Mode (bolt's ``SocketModeHandler`` with the SDK's
-built-in WebSocket client). Either way bolt dispatches to the listeners below, which ``ack()`` at once
-and do the work after the acknowledgement (``process_before_response=False``).
+Inbound traffic arrives either over HTTP (``POST /slack/events``, served by :mod:`bot.runtime.web`;
+bolt verifies the signature and answers 401 to forged or stale requests) or over Socket Mode (bolt's
+``SocketModeHandler`` with the SDK's built-in WebSocket client). Either way bolt dispatches to the
+listeners below, which ``ack()`` at once and do the work after the acknowledgement
+(``process_before_response=False``).
 
 A check lives in a thread under one header message in the channel; every question is one message in
-that thread, edited in place as answers come in (coalesced, see :class:`bot.runtime.coalesce.TallyCoalescer`).
-Message timestamps are kept in the store as refs of the session (``header``, ``q:<question id>``,
-``channel``). Retried or duplicated deliveries are dropped with ``store.claim_once`` on Slack's own
-unique ids (slash/interaction ``trigger_id``, ``action_ts``, view id), so they hold across restarts
-and replicas.
+that thread. Everything goes out through :class:`bot.adapters.outbox.Outbox` (ordered per channel,
+retried; the Web API calls are in :mod:`bot.adapters.slack.outbound`). Retried or duplicated
+deliveries are dropped with ``store.claim_once`` on Slack's own unique ids (slash/interaction
+``trigger_id``, ``action_ts``, view id), so they hold across restarts and replicas.
 """
 
 from __future__ import annotations
@@ -21,108 +20,64 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App, BoltRequest, Respond
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.error import BoltError
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
+from bot.adapters.outbox import Outbox
 from bot.adapters.slack import blocks as sb
-from bot.adapters.slack.summary import summary_messages
-from bot.adapters.chart import render_chart
-from bot.runtime.coalesce import TallyCoalescer
+from bot.adapters.slack import guard
+from bot.adapters.slack.context import Where, polite
+from bot.adapters.slack.outbound import SlackCallError as SlackCallError
+from bot.adapters.slack.outbound import SlackOutbound, web_client
 from bot.config import Settings
 from bot.core.messages import (
-    Audience,
-    CardMode,
-    ChannelKey,
     Event,
     EventKind,
-    HeaderCard,
     Message,
     Notice,
-    QuestionCard,
-    SummaryCard,
-    TallyChanged,
     Tone,
     session_of,
 )
+from bot.core.numbers import parse_number
 from bot.errors import ConfigError, PlatformError
-from bot.runtime.http_types import HttpRequest, HttpResponse, Route
 from bot.ports import AdapterStore, ChatService
+from bot.runtime.http_types import HttpRequest, HttpResponse, Route
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
-RATE_LIMIT_RETRIES = 3  # 429s honoured (Retry-After) before a call gives up
 LISTENER_THREADS = 16
-REF_WAIT_MAX = 1.6  # seconds of back-off for a question ref another replica is still storing
 DEDUP_TTL = 86400  # Slack retries within minutes; a day is plenty
 TOGGLE_GUARD_SECONDS = 1  # clicks on the same option by the same user closer than this count once
 _MAX_ERROR_TEXT = 300
-_NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found"})
-# Said through the command's response_url, which works even where the bot may not post.
-_INVITE_HINT = {
-    "en": "I am not a member of this channel, so I cannot post here. Invite me with "
-    "`/invite @socialmedia-check`, then run the command again (a check that started without me: "
-    "`/socialmedia-check restart confirm`).",
-    "nl": "Ik ben geen lid van dit kanaal en kan hier dus niet posten. Nodig me uit met "
-    "`/invite @socialmedia-check` en geef het commando opnieuw (een check die zonder mij begon: "
-    "`/socialmedia-check restart confirm`).",
-}
-
-
-class SlackCallError(PlatformError):
-    """A Web API call failed; ``code`` is Slack's error code (``not_in_channel``, ...) when it gave one."""
-
-    def __init__(self, message: str, code: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-
-
-@dataclass
-class Where:
-    """Where the replies to one user action go."""
-
-    team: str
-    channel: str
-    user: str
-    thread_ts: str | None = None  # the user acted in this thread (ephemeral replies go there)
-    session_id: str | None = None  # the check the action belongs to, when known
-    language: str | None = None
-    respond: Callable[..., Any] | None = None  # the request's response_url (commands, actions)
-
-    @property
-    def key(self) -> ChannelKey:
-        return ChannelKey(PLATFORM, self.team, self.channel)
 
 
 class SlackAdapter:
     def __init__(
-        self, settings: Settings, service: ChatService, store: AdapterStore, *, coalesce_window: float = 1.0
+        self,
+        settings: Settings,
+        service: ChatService,
+        store: AdapterStore,
+        *,
+        coalesce_window: float = 1.0,
+        **outbox: Any,
     ) -> None:
+        """``outbox``: options of :class:`~bot.adapters.outbox.Outbox` (``workers``, ``wait`` for retries)."""
         if not settings.slack_bot_token:
             raise ConfigError("SLACK_BOT_TOKEN: required for the Slack adapter")
         self._settings = settings
         self._service = service
         self._store = store
         self._max_text = settings.max_text
-        self.client = WebClient(
-            token=settings.slack_bot_token,
-            base_url=settings.slack_api_url or "https://slack.com/api/",
-            retry_handlers=[
-                ConnectionErrorRetryHandler(),
-                RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-            ],
-            logger=logging.getLogger("bot.adapters.slack.app.sdk"),
-        )
+        self.client = web_client(settings.slack_bot_token, settings.slack_api_url)
+        self.outbound = SlackOutbound(self.client)
         self._executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack")
         try:
             self.app = App(
@@ -141,12 +96,12 @@ class SlackAdapter:
             self._executor.shutdown(wait=False)
             reason = getattr(exc, "reason", exc)
             raise PlatformError(f"could not reach Slack at {self.client.base_url} (SLACK_API_URL): {reason}") from exc
-        self.coalescer = TallyCoalescer(store, service.question_card, self._deliver_tally, window=coalesce_window)
+        self.outbox = Outbox.for_service(self.outbound, service, store, window=coalesce_window, **outbox)
+        # What close() and tests wait on: the outbox covers queued posts and open tally windows.
+        self.coalescer = self.outbox
         self._socket_handler: SocketModeHandler | None = None
         self._stopped = threading.Event()
         self._socket_lock = threading.Lock()
-        self._edit_locks = tuple(threading.Lock() for _ in range(64))
-        self._post_locks = tuple(threading.Lock() for _ in range(64))
         self._register()
 
     # --- public surface ------------------------------------------------------------------------
@@ -159,6 +114,8 @@ class SlackAdapter:
         return [Route(EVENTS_PATH, ("POST",), self.handle_http)]
 
     def handle_http(self, request: HttpRequest) -> HttpResponse:
+        if (refused := guard.screen_http(request, self._settings.slack_signing_secret or "")) is not None:
+            return refused
         bolt_request = BoltRequest(
             body=request.body.decode("utf-8", errors="replace"),
             query=dict(request.query),
@@ -169,8 +126,10 @@ class SlackAdapter:
         body = response.body.encode() if isinstance(response.body, str) else (response.body or b"")
         return HttpResponse(response.status, body, headers)
 
-    def start_socket_mode(self) -> None:
-        """Connect over Socket Mode (SLACK_APP_TOKEN, ``xapp-…``) and block until :meth:`close`."""
+    def start_socket_mode(self, block: bool = True) -> None:
+        """Connect over Socket Mode (SLACK_APP_TOKEN, ``xapp-…``); with ``block``, wait until :meth:`close`.
+
+        Without ``block`` it returns once connected: the SDK's client runs on its own threads."""
         token = self._settings.slack_app_token
         if not token:
             raise ConfigError("SLACK_APP_TOKEN: Socket Mode needs an app-level token (xapp-…)")
@@ -183,17 +142,20 @@ class SlackAdapter:
             self._close_socket()
             raise PlatformError(f"could not open a Socket Mode connection: {exc}") from exc
         log.info("Slack Socket Mode connected")
+        if not block:
+            return
         try:
             self._stopped.wait()
         finally:  # Ctrl-C or close(): leave the WebSocket cleanly
             self._close_socket()
 
-    def close(self) -> None:
-        """Stop Socket Mode (if running), flush pending tally updates, finish running listeners."""
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop Socket Mode (if running), finish running listeners, then send what they queued (posts,
+        tally updates) for at most ``timeout`` seconds."""
         self._stopped.set()
         self._close_socket()
-        self.coalescer.wait_idle(timeout=5)
         self._executor.shutdown(wait=True, cancel_futures=False)
+        self.outbox.close(timeout)
 
     def _close_socket(self) -> None:
         with self._socket_lock:
@@ -207,6 +169,7 @@ class SlackAdapter:
     # --- listeners --------------------------------------------------------------------------------
 
     def _register(self) -> None:
+        self.app.use(guard.ShapeGuard())  # Socket Mode deliveries get the same shape checks as HTTP
         self.app.command(_ANY_COMMAND)(self._on_command)
         self.app.action({"action_id": _OUR_ACTIONS})(self._on_action)
         self.app.view(sb.NOTE_VIEW)(self._on_view)
@@ -302,12 +265,12 @@ class SlackAdapter:
     def _open_modal(self, where: Where, body: dict[str, Any], ref: sb.Ref, action_id: str) -> None:
         card = self._service.question_card(ref.session_id, ref.question_id)
         if card is None or (action_id == sb.TEXT and card.view.closed):
-            self._deliver(where, [self._stale(card.view.language if card else None)])
+            self._send(where, [self._stale(card.view.language if card else None)])
             return
         where.language = card.view.language
         build = sb.answer_modal if action_id == sb.TEXT else sb.note_modal
         view = build(card.view, where.channel, self._max_text)
-        self._call("views.open", self.client.views_open, trigger_id=body.get("trigger_id", ""), view=view)
+        self.outbound.open_view(str(body.get("trigger_id", "")), view)
 
     def _on_view(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         ref = sb.Ref.decode(view.get("private_metadata"))
@@ -347,14 +310,14 @@ class SlackAdapter:
         except Exception:
             ack()
             log.exception("the service failed on a Slack modal submission")
-            self._deliver(where, [self._error_notice(None)])
+            self._send(where, [self._error_notice(None)])
             return
         # A refusal (unreadable date, too long, question closed) keeps the modal open with the reason.
         if len(messages) == 1 and isinstance(messages[0], Notice) and messages[0].tone is Tone.REFUSAL:
             ack(response_action="errors", errors={sb.INPUT_BLOCK: sb.clip(messages[0].text, _MAX_ERROR_TEXT)})
             return
         ack()
-        self._deliver(where, messages)
+        self._send(where, messages)
 
     # --- running the service safely ---------------------------------------------------------------
 
@@ -375,216 +338,25 @@ class SlackAdapter:
         except Exception:
             log.exception("the service failed on a Slack request in %s", where.key)
             messages = [self._error_notice(where.language)]
-        self._deliver(where, messages)
+        self._send(where, messages)
 
     def _error_notice(self, language: str | None) -> Notice:
-        try:
-            ui = self._service.ui(language)
-        except Exception:
-            ui = {}
-        return Notice(sb.t(ui, "error_generic"), Audience.EPHEMERAL, Tone.ERROR)
+        return polite(self._service.ui, "error_generic", Tone.ERROR, language)
 
     def _stale(self, language: str | None) -> Notice:
-        try:
-            ui = self._service.ui(language)
-        except Exception:
-            ui = {}
-        return Notice(sb.t(ui, "stale_button"), Audience.EPHEMERAL, Tone.REFUSAL)
+        return polite(self._service.ui, "stale_button", Tone.REFUSAL, language)
 
-    # --- delivering messages ---------------------------------------------------------------------
+    # --- sending (through the outbox) --------------------------------------------------------
 
-    def _deliver(self, where: Where, messages: Iterable[Message]) -> None:
-        messages = list(messages)
+    def _send(self, where: Where, messages: Sequence[Message]) -> None:
         if where.session_id is None:
             where.session_id = next((session_of(m) for m in messages if session_of(m)), None)
-        failed = False
-        for message in messages:
-            try:
-                self._deliver_one(where, message)
-            except SlackCallError as exc:
-                if exc.code in _NOT_A_MEMBER and where.respond is not None:
-                    self._invite_hint(where)
-                    return
-                log.exception("could not deliver %s to Slack %s", type(message).__name__, where.key)
-                failed = True
-            except Exception:  # one failed message must not lose the rest of the batch
-                log.exception("could not deliver %s to Slack %s", type(message).__name__, where.key)
-                failed = True
-        if failed:
-            try:
-                self._ephemeral(where, sb.error_message(self._service.ui(where.language)))
-            except Exception:
-                log.exception("could not tell the user about the failure either")
-
-    def _invite_hint(self, where: Where) -> None:
-        log.warning("the bot is not a member of Slack channel %s; asking the user to invite it", where.key)
-        language = where.language or self._settings.default_language
-        try:
-            assert where.respond is not None
-            where.respond(text=_INVITE_HINT.get(language, _INVITE_HINT["en"]), response_type="ephemeral")
-        except Exception:
-            log.exception("could not send the invite hint through response_url")
-
-    def _deliver_one(self, where: Where, message: Message) -> None:
-        if isinstance(message, TallyChanged):
-            self.coalescer.submit(message.session_id, message.question_id)
-        elif isinstance(message, QuestionCard):
-            if message.mode is CardMode.UPDATE:
-                # Through the coalescer too, so a tally window's late re-render can never bring an
-                # older state (with buttons) back over the closed card.
-                self.coalescer.submit(message.view.session_id, message.view.question_id, message)
-            else:
-                self._post_question(where, message)
-        elif isinstance(message, HeaderCard):
-            self._header(where, message)
-        elif isinstance(message, Notice):
-            self._notice(where, message)
-        elif isinstance(message, SummaryCard):
-            self._summary(where, message)
-        else:  # pragma: no cover - the Message union is closed
-            log.warning("no Slack rendering for %r", type(message).__name__)
-
-    def _header(self, where: Where, card: HeaderCard) -> None:
-        payload = sb.header_message(card)
-        if card.mode is CardMode.POST:
-            reply = self._call("chat.postMessage", self.client.chat_postMessage, channel=where.channel, **payload)
-            self._store.set_ref(card.session_id, "channel", where.channel)
-            self._store.set_ref(card.session_id, "header", str(reply["ts"]))
-            return
-        ts = self._ref(card.session_id, "header")
-        channel = self._ref(card.session_id, "channel") or where.channel
-        if ts is None:
-            log.warning("no header message known for session %s; posting a new one", card.session_id)
-            self._header(where, replace(card, mode=CardMode.POST))
-            return
-        self._call("chat.update", self.client.chat_update, channel=channel, ts=ts, **payload)
-
-    def _post_question(self, where: Where, card: QuestionCard) -> None:
-        view = card.view
-        thread = self._ref(view.session_id, "header")
-        channel = self._ref(view.session_id, "channel") or where.channel
-        payload = sb.question_message(view)
-        kwargs: dict[str, Any] = {"thread_ts": thread} if thread else {}
-        # A fast click can reach us between Slack's answer and the stored ref: tally updates of this
-        # question wait for the lock (in this process) or re-read the ref (see _question_ts).
-        with self._lock_for(self._post_locks, view.session_id, view.question_id):
-            reply = self._call("chat.postMessage", self.client.chat_postMessage, channel=channel, **kwargs, **payload)
-            self._store.set_ref(view.session_id, f"q:{view.question_id}", str(reply["ts"]))
-
-    def _deliver_tally(self, card: QuestionCard) -> None:
-        """TallyCoalescer's delivery: edit the question's message with a fresh render."""
-        view = card.view
-        channel = self._ref(view.session_id, "channel")
-        ts = self._question_ts(view.session_id, view.question_id)
-        if channel is None or ts is None:
-            log.warning("no message known for question %s of session %s", view.question_id, view.session_id)
-            return
-        payload = sb.question_message(view)
-        # One edit of a message at a time: a slow (rate-limited) edit finishes before a fresher one.
-        with self._lock_for(self._edit_locks, view.session_id, view.question_id):
-            self._call("chat.update", self.client.chat_update, channel=channel, ts=ts, **payload)
-
-    def _question_ts(self, session_id: str, question_id: str) -> str | None:
-        """The question message's ts; waits out a post still in flight here or in another replica."""
-        with self._lock_for(self._post_locks, session_id, question_id):
-            ts = self._ref(session_id, f"q:{question_id}")
-        delay = 0.1
-        while ts is None and delay <= REF_WAIT_MAX and not self._stopped.is_set():
-            self._stopped.wait(delay)  # bounded back-off, only when another replica is posting
-            ts = self._ref(session_id, f"q:{question_id}")
-            delay *= 2
-        return ts
-
-    @staticmethod
-    def _lock_for(locks: tuple[threading.Lock, ...], session_id: str, question_id: str) -> threading.Lock:
-        return locks[hash((session_id, question_id)) % len(locks)]
-
-    def _notice(self, where: Where, notice: Notice) -> None:
-        payload = sb.notice_message(notice)
-        if notice.audience is Audience.EPHEMERAL:
-            self._ephemeral(where, payload)
-            return
-        kwargs: dict[str, Any] = {}
-        if notice.audience is Audience.THREAD:
-            thread = self._ref(notice.session_id or where.session_id, "header")
-            if thread:
-                kwargs["thread_ts"] = thread
-        self._call("chat.postMessage", self.client.chat_postMessage, channel=where.channel, **kwargs, **payload)
-
-    def _ephemeral(self, where: Where, payload: dict[str, Any]) -> None:
-        if not where.user:
-            return
-        kwargs: dict[str, Any] = {"thread_ts": where.thread_ts} if where.thread_ts else {}
-        self._call(
-            "chat.postEphemeral",
-            self.client.chat_postEphemeral,
-            channel=where.channel,
-            user=where.user,
-            **kwargs,
-            **payload,
-        )
-
-    def _summary(self, where: Where, card: SummaryCard) -> None:
-        summary = card.summary
-        parts = summary_messages(summary)
-        if card.audience is Audience.EPHEMERAL:
-            for part in parts:
-                self._ephemeral(where, part)
-            return
-        channel = self._ref(summary.session_id, "channel") or where.channel
-        thread = self._ref(summary.session_id, "header") if card.audience is Audience.THREAD else None
-        first = self._call(
-            "chat.postMessage",
-            self.client.chat_postMessage,
-            channel=channel,
-            **({"thread_ts": thread} if thread else {}),
-            **parts[0],
-        )
-        for part in parts[1:]:  # a very long summary continues in the thread of its first message
-            self._call(
-                "chat.postMessage",
-                self.client.chat_postMessage,
-                channel=channel,
-                thread_ts=thread or str(first["ts"]),
-                **part,
-            )
-        if card.audience is Audience.CHANNEL:
-            self._upload_chart(channel, summary)
-
-    def _upload_chart(self, channel: str, summary: Any) -> None:
-        """The chart is a bonus: if drawing or uploading fails, the text summary is already out."""
-        try:
-            png = render_chart(summary)
-            title = sb.t(summary.ui, "chart_title")
-            self._call(
-                "files.upload",
-                self.client.files_upload_v2,
-                channel=channel,
-                file=png,
-                filename=f"socialmedia-check-{summary.session_id[:12]}.png",
-                title=f"{title} — {summary.title}"[:250],
-                alt_txt=sb.t(summary.ui, "chart_alt")[:1000],
-            )
-        except Exception:
-            log.exception("could not upload the summary chart of session %s", summary.session_id)
-
-    # --- helpers ------------------------------------------------------------------------------
+        self.outbox.send(where.key, messages, reply=where.reply())
 
     def _ref(self, session_id: str | None, name: str) -> str | None:
         if not session_id:
             return None
         return self._store.get_ref(session_id, name)
-
-    @staticmethod
-    def _call(method: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
-        """Call the Web API; SDK errors become :class:`PlatformError` (429s were retried already)."""
-        try:
-            return fn(**kwargs)
-        except SlackApiError as exc:
-            code = str(exc.response.get("error") or "")
-            raise SlackCallError(f"Slack {method} failed: {code}", code) from exc
-        except (SlackClientError, OSError) as exc:
-            raise SlackCallError(f"Slack {method} failed: {exc}") from exc
 
 
 def build_slack_adapter(settings: Settings, service: ChatService, store: AdapterStore) -> SlackAdapter:
@@ -611,7 +383,7 @@ def _user_name(body: dict[str, Any]) -> str:
 
 
 def _numbers(values: Iterable[str]) -> tuple[int, ...]:
-    return tuple(sorted({int(v) for v in values if str(v).isdigit() and len(str(v)) <= 3}))
+    return tuple(sorted({n for v in values if (n := parse_number(str(v))) is not None}))
 
 
 def _digest(body: dict[str, Any]) -> str:

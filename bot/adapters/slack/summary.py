@@ -1,4 +1,5 @@
-"""Block Kit rendering of the summary: per-theme bars and flags, the decision, every answer.
+"""Block Kit formatting of the core's summary report: the decision first, then participants,
+per-theme bars and flags, every answer and the concerns.
 
 Pure like :mod:`bot.adapters.slack.blocks`, whose escaping and clipping it uses. A long summary is
 split into several messages, each within Block Kit's limits.
@@ -22,96 +23,91 @@ from bot.adapters.slack.blocks import (
     plain,
     plain_or,
     section,
-    t,
 )
 from bot.core import render_text
 from bot.core.messages import Summary
-from bot.core.render_text import bar, decision_rows
+from bot.core.report import (
+    ChoiceRow,
+    ConcernsSection,
+    DecisionSection,
+    ParticipantsSection,
+    QuestionRow,
+    QuestionsSection,
+    Section,
+    ThemesSection,
+    build_report,
+)
 
 
-def _theme_lines(summary: Summary) -> list[str]:
-    ui = summary.ui
-    lines = []
-    for theme in summary.themes:
-        if theme.average is None:
-            line = f"*{esc(theme.title)}*\n`{bar(None)}` _{esc(t(ui, 'not_answered'))}_"
+def _question_line(q: QuestionRow) -> str:
+    head = f"*{q.number}. {esc(q.text)}*"
+    if q.state:
+        return f"{head}\n_{esc(q.state)}_"
+    body = [head]
+    for answer in q.answers:
+        if isinstance(answer, ChoiceRow):
+            voters = " (" + esc(", ".join(answer.voters)) + ")" if answer.voters else ""
+            body.append(f"• {esc(answer.label)}: *{answer.count}*{voters}")
         else:
-            scale = max(theme.scale_max, 1)
-            line = f"*{esc(theme.title)}*\n`{bar(theme.average, scale)}` *{theme.average:.1f}* / {scale}"
-            if theme.minimum is not None and theme.maximum is not None:
-                line += f"  ({theme.minimum:g}–{theme.maximum:g})"
-        line += f" · {theme.answered}/{theme.questions}"
-        for question in theme.disagreements:
-            line += f"\n:warning: {esc(t(ui, 'disagreement'))}: {esc(question)}"
-        lines.append(line)
-    return lines
+            author = f" — _{esc(answer.author)}_" if answer.author else ""
+            body.append("• " + esc(answer.text).replace("\n", " ") + author)
+    if q.score:
+        body.append(esc(q.score))
+    if q.disagreement:
+        body.append(f":warning: {esc(q.disagreement)}")
+    return "\n".join(body)
 
 
-def _decision_lines(summary: Summary) -> list[str]:
-    rows = decision_rows(summary)
-    mark = " :white_check_mark:" if summary.decision.confirmed else ""
-    return [f"*{esc(label)}:* {esc(value)}{mark if field == 'decision' else ''}" for field, label, value in rows]
-
-
-def _question_lines(summary: Summary) -> list[str]:
-    ui = summary.ui
-    lines = []
-    for q in summary.questions:
-        head = f"*{q.number}. {esc(q.text)}*"
-        if q.skipped:
-            lines.append(f"{head}\n_{esc(t(ui, 'skipped'))}_")
-            continue
-        if q.unanswered:
-            lines.append(f"{head}\n_{esc(t(ui, 'not_answered'))}_")
-            continue
-        body: list[str] = []
-        for o in q.options:
-            if o.count == 0:
-                continue
-            line = f"• {esc(o.label)}: *{o.count}*"
-            if o.voters and not summary.anonymous:
-                line += " (" + esc(", ".join(o.voters)) + ")"
-            body.append(line)
-        for a in q.text_answers:
-            author = "" if summary.anonymous or not a.author else f" — _{esc(a.author)}_"
-            body.append("• " + esc(a.text).replace("\n", " ") + author)
-        if q.spread.disagreement:
-            reason = f" — {esc(q.spread.reason)}" if q.spread.reason else ""
-            body.append(f":warning: {esc(t(ui, 'disagreement'))}{reason}")
-        lines.append("\n".join([head, *body]))
-    return lines
+def _section_blocks(part: Section) -> list[Block]:
+    title = [section(f"*{esc(part.title)}*")] if part.title else []
+    match part:
+        case DecisionSection():
+            mark = " :white_check_mark:" if part.confirmed else ""
+            lines = [
+                f"*{esc(row.label)}:* {esc(row.value)}{mark if row.key == 'decision' else ''}" for row in part.rows
+            ]
+            return [section(chunk) for chunk in pack(lines)]
+        case ParticipantsSection():
+            people = f"*{esc(part.title)}:* {esc(part.text)}" if part.names else esc(part.text)
+            return [context(":busts_in_silhouette: " + people)]
+        case ThemesSection():
+            lines = []
+            for theme in part.rows:
+                line = f"*{esc(theme.title)}*\n`{theme.bar}` *{esc(theme.score)}* · {esc(theme.answered)}"
+                line += "".join(f"\n:warning: {esc(flag)}" for flag in theme.flags)
+                lines.append(line)
+            return title + [section(chunk) for chunk in pack(lines, separator="\n\n")]
+        case QuestionsSection():
+            lines = [_question_line(q) for q in part.rows]
+            return title + [section(chunk) for chunk in pack(lines, separator="\n\n")]
+        case ConcernsSection():
+            notes = [
+                f"• {esc(n.question)}: {esc(n.text)}" + (f" — _{esc(n.author)}_" if n.author else "")
+                for n in part.rows
+            ]
+            return title + [section(chunk) for chunk in pack(notes or [f"_{esc(part.empty)}_"])]
+    return []
 
 
 def summary_messages(summary: Summary) -> list[dict[str, Any]]:
-    """The summary as one or more messages (each within 50 blocks): the first carries the decision,
-    the per-theme bars, concerns and participants; the rest continue with every question's answers."""
-    ui = summary.ui
-    title = t(ui, "summary_title" if summary.final else "summary_so_far")
-    blocks: list[Block] = [{"type": "header", "text": plain(f"{title}: {summary.title}", MAX_HEADER)}]
-    blocks += [section(chunk) for chunk in pack(_decision_lines(summary))]
-    blocks.append({"type": "divider"})
-    blocks.append(section(f"*{esc(t(ui, 'themes_header'))}*"))
-    blocks += [section(chunk) for chunk in pack(_theme_lines(summary), separator="\n\n")]
-    blocks.append({"type": "divider"})
-    concerns = [
-        f"• {esc(n.question)}: {esc(n.text)}" + ("" if summary.anonymous or not n.author else f" — _{esc(n.author)}_")
-        for n in summary.concerns
-    ]
-    blocks.append(section(f"*{esc(t(ui, 'concerns'))}*"))
-    blocks += [section(chunk) for chunk in pack(concerns or [f"_{esc(t(ui, 'no_concerns'))}_"])]
-    if summary.participants and not summary.anonymous:
-        people = f"*{esc(t(ui, 'participants'))}:* " + esc(", ".join(summary.participants))
-    else:
-        people = esc(t(ui, "participants_count", n=summary.participant_count))
-    blocks.append(context(":busts_in_silhouette: " + people))
-    details = [section(chunk) for chunk in pack(_question_lines(summary), separator="\n\n")]
-    decision = summary.decision.label
-    text = fallback(
-        plain_or(render_text.summary_text, summary, f"{title}: {summary.title} · {t(ui, 'decision')}: {decision}")
-    )
+    """The summary as one or more messages (each within 50 blocks and about 12k characters), in the
+    report's order: the decision first, then participants, themes, every question's answers, concerns."""
+    report = build_report(summary)
+    blocks: list[Block] = [{"type": "header", "text": plain(f"{report.heading}: {report.title}", MAX_HEADER)}]
+    for n, part in enumerate(report.sections):
+        if n:
+            blocks.append({"type": "divider"})
+        blocks += _section_blocks(part)
+    decision = next((s.rows[0].value for s in report.sections if isinstance(s, DecisionSection) and s.rows), "")
+    short = f"{report.heading}: {report.title} · {decision}"
+    chunks = _chunks(blocks, MAX_BLOCKS)
     messages: list[dict[str, Any]] = []
-    for chunk in _chunks(blocks + ([{"type": "divider"}] if details else []) + details, MAX_BLOCKS):
-        messages.append({"text": text if not messages else fallback(f"{title}: {summary.title} (…)"), "blocks": chunk})
+    for n, chunk in enumerate(chunks, 1):
+        if n == 1:
+            text = fallback(plain_or(render_text.summary_text, summary, short))
+        else:
+            text = fallback(f"{report.heading}: {report.title} ({report.part_label(n, len(chunks))})")
+        messages.append({"text": text, "blocks": chunk})
     return messages
 
 

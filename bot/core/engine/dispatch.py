@@ -15,6 +15,7 @@ from datetime import date, datetime
 from bot.core import tally
 from bot.core.engine import moves
 from bot.core.commands import parse_choices
+from bot.core.numbers import has_non_ascii_digits
 from bot.core.dialogue.load import Question
 from bot.core.messages import (
     Action,
@@ -176,6 +177,8 @@ def parse_when(text: str, language: str, now: datetime) -> date | None:
     """A date or a duration in the session's language (or English): "in 18 months", "over 2 jaar"."""
     import dateparser  # slow to import; only date questions need it
 
+    if has_non_ascii_digits(text):  # only ASCII digits are numbers (bot.core.numbers)
+        return None
     settings = {"RELATIVE_BASE": now.replace(tzinfo=None), "PREFER_DATES_FROM": "future"}
     languages = list(dict.fromkeys([language, "en", "nl"]))
     for candidate in (text, f"in {text}" if language == "en" else f"over {text}"):

@@ -106,10 +106,7 @@ def test_spec_checker_knows_the_operations() -> None:
         "PUT /api/v4/posts/{post_id} (UpdatePost): body.id is required"
     ]
     # props is an object on the wire, whatever the obsolete reference says
-    assert (
-        checker.check("PUT", "/api/v4/posts/abc/patch", {"props": {"attachments": []}}, "application/json")
-        == []
-    )
+    assert checker.check("PUT", "/api/v4/posts/abc/patch", {"props": {"attachments": []}}, "application/json") == []
     assert checker.check("PUT", "/api/v4/posts/abc/patch", {"file_ids": "x"}, "application/json") == [
         "PUT /api/v4/posts/{post_id}/patch (PatchPost): body.file_ids should be array, got str"
     ]
@@ -214,9 +211,7 @@ def test_the_curl_setup_script_does_the_same(fake: FakeMattermost) -> None:
     if missing:  # `make test` installs them (scripts/ensure-system-deps.sh)
         pytest.fail(f"this test needs {' and '.join(missing)}: apt-get install -y jq curl", pytrace=False)
     script = Path(__file__).resolve().parents[3] / "deploy" / "mattermost" / "mattermost-setup.sh"
-    env = dict(
-        os.environ, MATTERMOST_URL=fake.url, TOKEN=fake.token, SMC_PUBLIC_URL="https://bot.example.com"
-    )
+    env = dict(os.environ, MATTERMOST_URL=fake.url, TOKEN=fake.token, SMC_PUBLIC_URL="https://bot.example.com")
     outputs = [
         subprocess.run(["sh", str(script), "myteam"], env=env, capture_output=True, text=True, timeout=30)
         for _ in range(2)

@@ -10,7 +10,7 @@ import pytest
 
 from bot.adapters.mattermost import render
 from bot.adapters.mattermost.signing import ContextSigner
-from bot.adapters.mattermost.summary import summary_post
+from bot.adapters.mattermost.summary import summary_posts
 from bot.core.messages import (
     Action,
     Audience,
@@ -334,13 +334,14 @@ def summary(**changes: object) -> Summary:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-def test_summary_post_holds_everything() -> None:
-    post = summary_post(summary(), ["file1"])
+def test_summary_posts_hold_everything_decision_first() -> None:
+    (post,) = summary_posts(summary(), ["file1"])
     message = post["message"]
     assert post["file_ids"] == ["file1"]
     for expected in (
+        "#### Social media check — Summary",
         "Fit",
-        "3.5/5",
+        "⌀ 3.5/5 (1.0–5.0)",
         "Disagreement",
         "Customers: 2 — Anna, Bram",
         "Carla: Me, @" + render.ZWJ + "channel",
@@ -349,18 +350,52 @@ def test_summary_post_holds_everything() -> None:
         "LinkedIn",
         "1 March 2027",
         "Time is short",
-        "Anna, Bram, Carla",
-        "not answered: 21",
+        "**Participants:** Anna, Bram, Carla",
+        "**21. Later?** — _not answered_",
     ):
         assert expected in message, expected
     assert "Media" not in message  # options nobody chose are left out
     assert "@channel" not in message
+    order = [message.index(s) for s in ("**Decision:**", "**Participants:**", "**Fit**", "**4. Who", "Time is short")]
+    assert order == sorted(order)
 
 
 def test_anonymous_summary_has_no_names() -> None:
     anon = summary(anonymous=True, participants=(), concerns=(NoteView(None, "q", "worry"),))
-    message = summary_post(anon)["message"]
-    assert "3 participants" in message and "file_ids" not in summary_post(anon)
+    (post,) = summary_posts(anon)
+    assert "3 participants" in post["message"] and "file_ids" not in post
+    assert "Anna" not in post["message"] and "Bram" not in post["message"]
+
+
+@pytest.mark.parametrize("language", ["en", "nl"])
+def test_a_very_long_summary_splits_over_posts_losing_nothing(language: str) -> None:
+    notes = tuple(NoteView(f"User{i}", "Does it fit?", f"note{i:03d} " + "x" * 1500) for i in range(40))
+    people = tuple(f"Person{i}" for i in range(200))
+    long = summary(language=language, concerns=notes, participants=people, participant_count=len(people))
+    posts = summary_posts(long, ["chart"])
+    assert len(posts) >= 4
+    assert all(len(p["message"]) <= render.MAX_POST for p in posts)
+    assert posts[0]["file_ids"] == ["chart"] and all("file_ids" not in p for p in posts[1:])
+    first = posts[0]["message"]
+    decision = "**Besluit:** Pilot" if language == "nl" else "**Decision:** Pilot"
+    assert first.startswith("#### Social media check — ") and decision in first
+    assert "Person199" in first  # participants come right after the decision
+    assert ("deel 1 van" if language == "nl" else "part 1 of") in first
+    joined = "\n".join(p["message"] for p in posts)
+    for i in range(40):  # every note, whole, exactly once
+        assert joined.count(f"- User{i}: note{i:03d} " + "x" * 1500 + " _(Does it fit?)_") == 1, i
+    assert joined.index(decision) < joined.index("**4. Who") < joined.index("note000")
+    assert sum("— Summary" in p["message"] or "— Samenvatting" in p["message"] for p in posts) == 1
+
+
+def test_an_answer_longer_than_a_post_is_clipped_not_lost() -> None:
+    huge = QuestionResult(
+        "w", 5, "Wishes?", "text", "Plan", (), (TextAnswerView("Anna", "y" * 40000),), Spread(1), False, False
+    )
+    posts = summary_posts(summary(questions=(huge,)))
+    assert all(len(p["message"]) <= render.MAX_POST for p in posts)
+    joined = "\n".join(p["message"] for p in posts)
+    assert "**Decision:** Pilot" in joined and "Time is short" in joined and "- Anna: yyy" in joined
 
 
 def test_dialogs() -> None:

@@ -357,3 +357,18 @@ def test_huge_summary_is_split_into_messages_within_limits() -> None:
     joined = "".join(all_text(m) for m in messages)
     for i in range(1, 401):
         assert f"*{i}. Question {i}?*" in joined
+
+
+def test_summary_puts_the_decision_first_and_keeps_every_long_note() -> None:
+    notes = tuple(NoteView(f"User{i}", "Question 1?", f"note{i:03d} " + "x" * 2500) for i in range(30))
+    messages = summary_messages(replace(make_summary(), concerns=notes))
+    assert len(messages) > 1
+    for message in messages:
+        assert check_message_blocks(message["blocks"]) == []
+    first = messages[0]["blocks"]
+    assert first[0]["type"] == "header" and first[1]["text"]["text"].startswith("*Decision:* Pilot :white_check_mark:")
+    assert "Participants:" in json.dumps(first[3], ensure_ascii=False)  # right after the decision
+    assert messages[1]["text"].endswith("(part 2 of " + str(len(messages)) + ")")
+    joined = "".join(json.dumps(m["blocks"], ensure_ascii=False) for m in messages)
+    for i in range(30):
+        assert joined.count(f"note{i:03d} " + "x" * 2500 + " — _User") == 1, i

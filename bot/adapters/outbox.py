@@ -1,0 +1,409 @@
+"""The one outbound path to the chat, for every platform and every process.
+
+``Outbox.send(channel, messages, reply=...)`` needs nothing but a channel key and neutral messages,
+so a background job in another process can post as well as a request handler can. One table maps
+each message type to its operation (header post-or-update, question post, coalesced tally edit,
+notice, summary with chart); a platform only implements the primitives of
+:class:`bot.ports.OutboundPort` (post, update, ephemeral, upload, and its renderers).
+
+Jobs of one channel run strictly in order on a small worker pool, and every call is retried with
+exponential backoff while the platform's failure is transient (5xx, 429, timeouts, connection
+errors). A retry happens inside the channel's job, so the next message waits for it. A message that
+finally fails is logged and the user who caused it is told privately; it is never dropped silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from functools import partial
+from typing import Any, TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from bot.core.messages import (
+    Audience,
+    CardMode,
+    ChannelKey,
+    HeaderCard,
+    Message,
+    Notice,
+    QuestionCard,
+    SummaryCard,
+    TallyChanged,
+    Tone,
+    language_of,
+    session_of,
+)
+from bot.core.render_text import phrase
+from bot.errors import BotError, PlatformError
+from bot.ports import AdapterStore, ChatService, OutboundError, OutboundPort, RefStore, ReplyTo
+from bot.runtime.coalesce import CoalescingStore, TallyCoalescer
+from bot.runtime.workers import OrderedWorkers
+
+log = logging.getLogger(__name__)
+
+__all__ = ["OutboundError", "Outbox", "ReplyTo", "Wait"]
+
+LAST_CARDS = 1024  # question cards remembered to close a question the engine took off the path
+REF_WAIT_MAX = 1.6  # seconds of back-off for a question ref another replica is still storing
+T = TypeVar("T")
+Wait = Callable[[RetryCallState], float]
+
+
+class Outbox:
+    def __init__(
+        self,
+        port: OutboundPort,
+        refs: RefStore,
+        *,
+        ui: Callable[[str | None], Mapping[str, str]] | None = None,
+        cards: Callable[[str, str], QuestionCard | None] | None = None,
+        tally_store: CoalescingStore | None = None,
+        window: float = 1.0,
+        workers: int = 4,
+        attempts: int = 5,
+        wait: Wait | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        ref_wait: float = REF_WAIT_MAX,
+    ) -> None:
+        """``workers=0`` delivers in the caller's thread (the console); without ``tally_store`` tally
+        changes are rendered and edited at once instead of being coalesced."""
+        self.port = port
+        self._refs = refs
+        self._ui = ui
+        self._cards = cards
+        self._attempts = attempts
+        self._wait: Wait = wait or wait_exponential(multiplier=0.25, max=8)
+        self._sleep = sleep
+        self._ref_wait = ref_wait
+        self._workers = OrderedWorkers(workers, name=f"{port.platform}-out") if workers > 0 else None
+        self.coalescer = (
+            TallyCoalescer(tally_store, self._render_fresh, self._queue_edit, window=window)
+            if tally_store is not None
+            else None
+        )
+        self._last_cards: OrderedDict[tuple[str, str], QuestionCard] = OrderedDict()
+        self._guard = threading.Lock()
+        self._channels: dict[str, ChannelKey] = {}  # session id -> channel (cache of the "channel" ref)
+        self._latest: dict[ChannelKey, str] = {}  # channel -> the session whose messages went out last
+        self._languages: dict[str, str] = {}  # session id -> the check's language
+        self._stopped = threading.Event()
+        self._local = threading.local()  # .channel: the channel whose job this thread is running
+
+    @classmethod
+    def for_service(
+        cls, port: OutboundPort, service: ChatService, store: AdapterStore, *, window: float = 1.0, **options: Any
+    ) -> Outbox:
+        """The outbox of a chat adapter: refs and tally windows in the store, cards and texts from the service."""
+        return cls(port, store, ui=service.ui, cards=service.question_card, tally_store=store, window=window, **options)
+
+    # --- public surface ------------------------------------------------------------------------
+
+    def send(self, channel: ChannelKey, messages: Message | Sequence[Message], *, reply: ReplyTo | None = None) -> None:
+        """Deliver ``messages`` to ``channel``, after everything sent to it before."""
+        batch = list(messages) if isinstance(messages, Sequence) else [messages]
+        if batch:
+            self._submit(channel, partial(self._run, channel, batch, reply or ReplyTo()))
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until every queued job and coalesced tally update went out (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = max(deadline - time.monotonic(), 0.0)
+            if not self._idle(left):
+                return False
+            if self._idle(0):  # a coalesced edit queues a job, a job may open a window
+                return True
+
+    def close(self, timeout: float = 5.0) -> None:
+        self.wait_idle(timeout)
+        self._stopped.set()
+        if self.coalescer is not None:
+            self.coalescer.close()
+        if self._workers is not None:
+            self._workers.shutdown(wait=True)
+
+    def channel_of(self, session_id: str) -> ChannelKey | None:
+        """The channel a check posts to, from the ``channel`` ref (``platform:team:channel``)."""
+        with self._guard:
+            channel = self._channels.get(session_id)
+        if channel is None:
+            text = self._refs.get_ref(session_id, "channel")
+            if not text:
+                return None
+            try:
+                channel = ChannelKey.parse(text)
+            except BotError as exc:
+                log.warning("unreadable channel ref of session %s: %s", session_id, exc)
+                return None
+            with self._guard:
+                self._channels[session_id] = channel
+        return channel
+
+    # --- running a batch -----------------------------------------------------------------------
+
+    def _idle(self, timeout: float) -> bool:
+        workers = self._workers.wait_idle(timeout) if self._workers is not None else True
+        return workers and (self.coalescer.wait_idle(timeout) if self.coalescer is not None else True)
+
+    def _submit(self, channel: ChannelKey, job: Callable[[], None]) -> None:
+        if self._workers is None:
+            job()
+        else:
+            self._workers.submit(channel, job)
+
+    def _run(self, channel: ChannelKey, batch: list[Message], reply: ReplyTo) -> None:
+        self._local.channel = channel
+        try:
+            self._run_batch(channel, batch, reply)
+        finally:
+            self._local.channel = None
+
+    def _run_batch(self, channel: ChannelKey, batch: list[Message], reply: ReplyTo) -> None:
+        # Thread notices do not always name their check; the cards around them do.
+        session = next((sid for m in batch if (sid := session_of(m))), None) or self._latest.get(channel)
+        failed = False
+        for message in batch:
+            session = session_of(message) or session
+            if session:
+                self._latest[channel] = session
+                self._remember(session, channel, language_of(message))
+            try:
+                _OPERATIONS[type(message)](self, channel, message, reply, session)
+            except OutboundError as exc:
+                if exc.not_member and reply.hook is not None:
+                    log.warning("the bot is not a member of %s; asking the user to invite it", channel)
+                    self._say_privately(reply, phrase(self._ui_for(reply, session), "invite_hint", reply.language))
+                    return
+                log.exception("could not deliver a %s to %s", type(message).__name__, channel)
+                failed = True
+            except Exception:  # one failed message must not lose the rest of the batch
+                log.exception("could not deliver a %s to %s", type(message).__name__, channel)
+                failed = True
+        if failed:
+            self._tell_failure(channel, reply, session)
+
+    def _remember(self, session: str, channel: ChannelKey, language: str | None) -> None:
+        with self._guard:
+            known = self._channels.get(session) == channel
+            self._channels[session] = channel
+            if language:
+                self._languages[session] = language
+        if not known:
+            self._refs.set_ref(session, "channel", str(channel))
+
+    def _ui_for(self, reply: ReplyTo, session: str | None) -> Mapping[str, str]:
+        language = reply.language or (self._languages.get(session) if session else None)
+        try:
+            return self._ui(language) if self._ui is not None else {}
+        except Exception:
+            log.exception("no interface texts for %s", language)
+            return {}
+
+    def _tell_failure(self, channel: ChannelKey, reply: ReplyTo, session: str | None) -> None:
+        language = reply.language or (self._languages.get(session) if session else None)
+        text = phrase(self._ui_for(reply, session), "delivery_failed", language)
+        if reply.user:
+            try:
+                body = self.port.notice_body(channel, Notice(text, Audience.EPHEMERAL, Tone.ERROR))
+                self._call(self.port.ephemeral, channel, reply.user, body, reply.thread)
+                return
+            except Exception:
+                log.exception("could not tell %s privately that a delivery to %s failed", reply.user, channel)
+        if reply.hook is not None:
+            self._say_privately(reply, text)
+        elif not reply.user:
+            log.error("a delivery to %s failed and no user is there to tell", channel)
+
+    @staticmethod
+    def _say_privately(reply: ReplyTo, text: str) -> None:
+        assert reply.hook is not None
+        try:
+            reply.hook(text)
+        except Exception:
+            log.exception("could not answer through the request's reply hook")
+
+    def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        retrying = Retrying(
+            retry=retry_if_exception(lambda exc: isinstance(exc, OutboundError) and exc.transient),
+            wait=self._wait,
+            stop=stop_after_attempt(self._attempts),
+            sleep=self._sleep,
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+        return retrying(fn, *args)
+
+    def _ref(self, session_id: str | None, name: str) -> str | None:
+        return self._refs.get_ref(session_id, name) if session_id else None
+
+    # --- the operations, one per message type ------------------------------------------------
+
+    def _header(self, channel: ChannelKey, card: HeaderCard, reply: ReplyTo, session: str | None) -> None:
+        body = self.port.header_body(card)
+        if card.mode is CardMode.UPDATE:
+            ref = self._ref(card.session_id, "header")
+            if ref:
+                self._call(self.port.update, channel, ref, body)
+                return
+            log.warning("no header message known for session %s; posting a new one", card.session_id)
+        self._refs.set_ref(card.session_id, "header", self._call(self.port.post, channel, body, None))
+
+    def _question(self, channel: ChannelKey, card: QuestionCard, reply: ReplyTo, session: str | None) -> None:
+        view = card.view
+        if card.mode is CardMode.UPDATE:
+            # Through the coalescer too, so a tally window's late re-render can never bring an older
+            # state (with buttons) back over the closed card.
+            with self._guard:
+                self._last_cards[(view.session_id, view.question_id)] = card
+                while len(self._last_cards) > LAST_CARDS:
+                    self._last_cards.popitem(last=False)
+            self._tally_of(channel, view.session_id, view.question_id, card)
+            return
+        name = f"q:{view.question_id}"
+        earlier = self._ref(view.session_id, name)
+        if earlier:  # the question is asked again (back): retire the old message's buttons first
+            try:
+                self._call(
+                    self.port.update, channel, earlier, self.port.question_body(channel, replace(view, closed=True))
+                )
+            except OutboundError:
+                log.warning("could not close the earlier message of question %s", view.question_id)
+        body = self.port.question_body(channel, view)
+        thread = self._ref(view.session_id, "header")
+        self._refs.set_ref(view.session_id, name, self._call(self.port.post, channel, body, thread))
+
+    def _tally(self, channel: ChannelKey, change: TallyChanged, reply: ReplyTo, session: str | None) -> None:
+        self._tally_of(channel, change.session_id, change.question_id, None)
+
+    def _tally_of(self, channel: ChannelKey, session_id: str, question_id: str, card: QuestionCard | None) -> None:
+        if self.coalescer is not None:
+            self.coalescer.submit(session_id, question_id, card)
+            return
+        card = card or self._render_fresh(session_id, question_id)
+        if card is not None:
+            self._edit(channel, card)
+
+    def _notice(self, channel: ChannelKey, notice: Notice, reply: ReplyTo, session: str | None) -> None:
+        body = self.port.notice_body(channel, notice)
+        if notice.audience is Audience.EPHEMERAL:
+            self._private(channel, reply, body)
+            return
+        thread = self._ref(notice.session_id or session, "header") if notice.audience is Audience.THREAD else None
+        self._call(self.port.post, channel, body, thread)
+
+    def _private(self, channel: ChannelKey, reply: ReplyTo, body: dict[str, Any]) -> None:
+        if not reply.user:
+            log.info("a private message for nobody in %s was not sent", channel)
+            return
+        self._call(self.port.ephemeral, channel, reply.user, body, reply.thread)
+
+    def _summary(self, channel: ChannelKey, card: SummaryCard, reply: ReplyTo, session: str | None) -> None:
+        summary = card.summary
+        if card.audience is Audience.EPHEMERAL:
+            for body in self.port.summary_bodies(channel, summary, ()):
+                self._private(channel, reply, body)
+            return
+        thread = self._ref(summary.session_id, "header") if card.audience is Audience.THREAD else None
+        chart = self._chart(summary) if self.port.chart_mode != "none" else None
+        file_ids: list[str] = []
+        if chart is not None and self.port.chart_mode == "attach":
+            try:
+                file_ids.append(self._upload(channel, summary, chart, thread))
+            except PlatformError:
+                log.exception("could not upload the summary chart; posting the summary without it")
+        bodies = self.port.summary_bodies(channel, summary, file_ids)
+        try:
+            first = self._call(self.port.post, channel, bodies[0], thread)
+        except OutboundError:
+            if not file_ids:
+                raise
+            log.exception("the summary with its chart failed; posting the text alone")
+            bodies = self.port.summary_bodies(channel, summary, ())
+            first = self._call(self.port.post, channel, bodies[0], thread)
+        for body in bodies[1:]:  # a very long summary continues in the thread of its first message
+            self._call(self.port.post, channel, body, thread or first)
+        if chart is not None and self.port.chart_mode == "after":
+            try:  # the chart is a bonus: the text summary is already out
+                self._upload(channel, summary, chart, thread)
+            except PlatformError:
+                log.exception("could not upload the summary chart of session %s", summary.session_id)
+
+    def _upload(self, channel: ChannelKey, summary: Any, png: bytes, thread: str | None) -> str:
+        title = f"{phrase(summary.ui, 'chart_title', summary.language)} — {summary.title}"[:250]
+        alt = phrase(summary.ui, "chart_alt", summary.language)[:1000]
+        filename = f"socialmedia-check-{summary.session_id[:12]}.png"
+        return self.port.upload_image(channel, png, filename, title, alt, thread)  # a bonus: not retried
+
+    @staticmethod
+    def _chart(summary: Any) -> bytes | None:
+        try:
+            from bot.adapters.chart import render_chart
+
+            return render_chart(summary)
+        except Exception:
+            log.exception("could not draw the summary chart; the summary goes out without it")
+            return None
+
+    # --- tally edits (the coalescer's render and delivery) -------------------------------------
+
+    def _render_fresh(self, session_id: str, question_id: str) -> QuestionCard | None:
+        """From Redis; for a question taken off the path (the facilitator went back past it) the
+        engine has no card any more, so close the one shown last."""
+        card = self._cards(session_id, question_id) if self._cards is not None else None
+        if card is not None:
+            return card
+        with self._guard:
+            last = self._last_cards.get((session_id, question_id))
+        return replace(last, view=replace(last.view, closed=True)) if last is not None else None
+
+    def _queue_edit(self, card: QuestionCard) -> None:
+        channel = self.channel_of(card.view.session_id)
+        if channel is None:
+            log.warning("no channel known for session %s", card.view.session_id)
+            return
+        if getattr(self._local, "channel", None) == channel:  # inside the channel's job: in its order
+            self._edit(channel, card)
+        else:  # a window closing: behind whatever the channel still has queued
+            self._submit(channel, partial(self._edit, channel, card))
+
+    def _edit(self, channel: ChannelKey, card: QuestionCard) -> None:
+        view = card.view
+        ref = self._question_ref(view.session_id, view.question_id)
+        if ref is None:
+            log.warning("no message known for question %s of session %s", view.question_id, view.session_id)
+            return
+        try:
+            self._call(self.port.update, channel, ref, self.port.question_body(channel, view))
+        except OutboundError:  # the next click or the window's close renders it again
+            log.exception("could not update the tally of question %s in %s", view.question_id, channel)
+
+    def _question_ref(self, session_id: str, question_id: str) -> str | None:
+        """The question message's ref; waits out a post still in flight in another replica."""
+        ref = self._ref(session_id, f"q:{question_id}")
+        delay = 0.1
+        while ref is None and delay <= self._ref_wait and not self._stopped.is_set():
+            self._stopped.wait(delay)  # bounded back-off, only when another replica is posting
+            ref = self._ref(session_id, f"q:{question_id}")
+            delay *= 2
+        return ref
+
+
+def _log_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    log.warning("a platform call failed (%s); retry %d", exc, state.attempt_number)
+
+
+_Operation = Callable[[Outbox, ChannelKey, Any, ReplyTo, "str | None"], None]
+_OPERATIONS: dict[type, _Operation] = {
+    HeaderCard: Outbox._header,
+    QuestionCard: Outbox._question,
+    TallyChanged: Outbox._tally,
+    Notice: Outbox._notice,
+    SummaryCard: Outbox._summary,
+}

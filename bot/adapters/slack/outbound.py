@@ -1,0 +1,113 @@
+"""Slack's outbound primitives for :class:`bot.adapters.outbox.Outbox`: Web API calls and Block Kit bodies.
+
+The SDK client retries 429s (honouring ``Retry-After``) and connection errors itself; what still
+fails becomes an :class:`OutboundError`, ``transient`` for 5xx, timeouts and Slack's own transient
+error codes, so the outbox retries it with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from bot.adapters.outbox import OutboundError
+from bot.adapters.slack import blocks as sb
+from bot.adapters.slack.summary import summary_messages
+from bot.core.messages import ChannelKey, HeaderCard, Notice, QuestionView, Summary
+
+log = logging.getLogger(__name__)
+
+RATE_LIMIT_RETRIES = 3  # 429s honoured (Retry-After) before a call gives up
+NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found"})
+TRANSIENT_CODES = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"})
+
+
+class SlackCallError(OutboundError):
+    """A Web API call failed; ``code`` is Slack's error code (``not_in_channel``, ...) when it gave one."""
+
+
+def web_client(token: str, base_url: str | None = None) -> WebClient:
+    return WebClient(
+        token=token,
+        base_url=base_url or "https://slack.com/api/",
+        retry_handlers=[
+            ConnectionErrorRetryHandler(),
+            RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+        ],
+        logger=logging.getLogger("bot.adapters.slack.app.sdk"),
+    )
+
+
+class SlackOutbound:
+    platform = "slack"
+    chart_mode: Literal["attach", "after", "none"] = "after"
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    # --- primitives ----------------------------------------------------------------------------
+
+    def post(self, channel: ChannelKey, body: dict[str, Any], thread: str | None) -> str:
+        reply = _call("chat.postMessage", self.client.chat_postMessage, channel=channel.channel, **_in(thread), **body)
+        return str(reply["ts"])
+
+    def update(self, channel: ChannelKey, ref: str, body: dict[str, Any]) -> None:
+        _call("chat.update", self.client.chat_update, channel=channel.channel, ts=ref, **body)
+
+    def ephemeral(self, channel: ChannelKey, user: str, body: dict[str, Any], thread: str | None) -> None:
+        _call(
+            "chat.postEphemeral",
+            self.client.chat_postEphemeral,
+            channel=channel.channel,
+            user=user,
+            **_in(thread),
+            **body,
+        )
+
+    def upload_image(
+        self, channel: ChannelKey, png: bytes, filename: str, title: str, alt: str, thread: str | None
+    ) -> str:
+        upload = {"file": png, "filename": filename, "title": title, "alt_txt": alt}
+        _call("files.upload", self.client.files_upload_v2, channel=channel.channel, **_in(thread), **upload)
+        return ""  # shared into the channel already; nothing to attach
+
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
+        _call("views.open", self.client.views_open, trigger_id=trigger_id, view=view)
+
+    # --- renderers -----------------------------------------------------------------------------
+
+    def header_body(self, card: HeaderCard) -> dict[str, Any]:
+        return sb.header_message(card)
+
+    def question_body(self, channel: ChannelKey, view: QuestionView) -> dict[str, Any]:
+        return sb.question_message(view)
+
+    def notice_body(self, channel: ChannelKey, notice: Notice) -> dict[str, Any]:
+        return sb.notice_message(notice)
+
+    def summary_bodies(self, channel: ChannelKey, summary: Summary, file_ids: Sequence[str]) -> list[dict[str, Any]]:
+        return summary_messages(summary)
+
+
+def _in(thread: str | None) -> dict[str, Any]:
+    return {"thread_ts": thread} if thread else {}
+
+
+def _call(method: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
+    """Call the Web API; SDK errors become :class:`SlackCallError` (429s were retried already)."""
+    try:
+        return fn(**kwargs)
+    except SlackApiError as exc:
+        code = str(exc.response.get("error") or "")
+        status = int(getattr(exc.response, "status_code", 0) or 0)
+        transient = status >= 500 or status == 429 or code in TRANSIENT_CODES
+        raise SlackCallError(
+            f"Slack {method} failed: {code or status}", transient=transient, not_member=code in NOT_A_MEMBER, code=code
+        ) from exc
+    except (SlackClientError, OSError) as exc:  # timeouts and refused connections (URLError is an OSError)
+        raise SlackCallError(f"Slack {method} failed: {exc}", transient=True) from exc

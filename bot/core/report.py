@@ -1,0 +1,268 @@
+"""The summary as one report: ordered, typed sections whose rows are ready to print.
+
+Every renderer (plain text, Slack, Mattermost, and the exports to come) only formats a
+:class:`Report`; what a summary shows, in which order, and how its numbers read is decided here,
+once. Labels come from the session's UI texts (:func:`phrase`; the shipped texts fill gaps). Values are raw user text where users wrote them:
+each renderer escapes and clips for its own platform. Raw numbers are kept beside the formatted
+ones for machine-readable exports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.core.dialogue.load import packaged_ui
+from bot.core.messages import QuestionResult, Summary, ThemeResult
+
+MEAN_SIGN = "⌀"
+RANGE_SIGN = "–"  # en dash
+BAR_WIDTH = 10
+
+
+def phrase(ui: Mapping[str, str] | None, key: str, language: str | None = None, /, **values: object) -> str:
+    """A UI phrase: the session's catalogue first, then the shipped one (in ``language``, then English),
+    then the key itself. A phrase whose placeholders do not fit is shown unformatted, never raised."""
+    text = (ui or {}).get(key)
+    if text is None:
+        shipped = packaged_ui()
+        text = shipped.get(language or "en", shipped["en"]).get(key) or shipped["en"].get(key, key)
+    if not values:
+        return text
+    try:
+        return text.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return text
+
+
+def bar(value: float | None, maximum: float = 5, width: int = BAR_WIDTH) -> str:
+    """``███████░░░`` for value/maximum (clamped); an empty track when there is no value."""
+    if value is None or maximum <= 0:
+        return "░" * width
+    filled = max(0, min(width, round(value / maximum * width)))
+    return "█" * filled + "░" * (width - filled)
+
+
+def fmt_mean(value: float) -> str:
+    """The one way a mean reads: one decimal (``3.0``, ``2.7``)."""
+    return f"{value:.1f}"
+
+
+def fmt_range(low: float, high: float) -> str:
+    """The one way a spread reads: ``2.7–3.7``."""
+    return f"{fmt_mean(low)}{RANGE_SIGN}{fmt_mean(high)}"
+
+
+def fmt_score(mean: float, low: float | None, high: float | None, scale_max: int | None = None) -> str:
+    """``⌀ 3.4/5 (2.7–3.7)``: the range only when the answers differ, ``/5`` only when a scale is given."""
+    text = f"{MEAN_SIGN} {fmt_mean(mean)}" + (f"/{scale_max}" if scale_max else "")
+    if low is not None and high is not None and high > low:
+        text += f" ({fmt_range(low, high)})"
+    return text
+
+
+# --- rows ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    """One field of the decision record: ``label: value``."""
+
+    key: str  # decision | reasons | pilot_scope | owner | channels | domain | reconsider | revisit
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class ThemeRow:
+    title: str
+    bar: str  # ``███████░░░``, an empty track when not answered
+    score: str  # ``⌀ 3.4/5 (2.7–3.7)``, or the "not answered" label
+    answered: str  # ``3 of 3 questions answered``
+    flags: tuple[str, ...]  # ``Disagreement: <question>``, one per question the team disagrees on
+    average: float | None
+    minimum: float | None
+    maximum: float | None
+    scale_max: int
+
+
+@dataclass(frozen=True)
+class ChoiceRow:
+    label: str
+    count: int
+    voters: tuple[str, ...]  # empty when anonymous
+
+
+@dataclass(frozen=True)
+class TextRow:
+    author: str  # empty when anonymous
+    text: str
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    number: int
+    text: str
+    state: str  # empty when answered, else the "skipped" / "not answered" label
+    answers: tuple[ChoiceRow | TextRow, ...]  # chosen options (count > 0) first, then written answers
+    score: str  # ``⌀ 3.4 (1.0–5.0)`` for a scale question, else empty
+    disagreement: str  # ``Disagreement: <reason>``, empty when the team agrees
+
+
+@dataclass(frozen=True)
+class NoteRow:
+    author: str  # empty when anonymous
+    question: str
+    text: str
+
+
+# --- sections, in the order a report holds them ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionSection:
+    title: str
+    rows: tuple[FieldRow, ...]  # the decision itself first
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class ParticipantsSection:
+    title: str
+    names: tuple[str, ...]  # empty when anonymous
+    text: str  # the names joined, or ``3 participants``
+
+
+@dataclass(frozen=True)
+class ThemesSection:
+    title: str
+    rows: tuple[ThemeRow, ...]
+
+
+@dataclass(frozen=True)
+class QuestionsSection:
+    title: str
+    rows: tuple[QuestionRow, ...]
+
+
+@dataclass(frozen=True)
+class ConcernsSection:
+    title: str
+    rows: tuple[NoteRow, ...]
+    empty: str  # shown when there are no rows
+
+
+Section = DecisionSection | ParticipantsSection | ThemesSection | QuestionsSection | ConcernsSection
+
+
+@dataclass(frozen=True)
+class Report:
+    session_id: str
+    title: str  # the dialogue's title
+    heading: str  # "Summary" or "Summary so far"
+    language: str
+    final: bool
+    anonymous: bool
+    sections: tuple[Section, ...]
+    ui: Mapping[str, str]
+
+    def part_label(self, n: int, total: int) -> str:
+        """``part 2 of 3``, for a report split over several messages."""
+        return phrase(self.ui, "summary_part", self.language, n=n, total=total)
+
+
+# --- building ------------------------------------------------------------------------------------
+
+
+class _Labels:
+    def __init__(self, summary: Summary) -> None:
+        self.ui, self.language = summary.ui, summary.language
+
+    def __call__(self, key: str, **values: object) -> str:
+        return phrase(self.ui, key, self.language, **values)
+
+
+def build_report(summary: Summary) -> Report:
+    """The summary's report: decision, participants, themes, every question, concerns."""
+    t = _Labels(summary)
+    return Report(
+        session_id=summary.session_id,
+        title=summary.title,
+        heading=t("summary_title" if summary.final else "summary_so_far"),
+        language=summary.language,
+        final=summary.final,
+        anonymous=summary.anonymous,
+        sections=(
+            _decision(summary, t),
+            _participants(summary, t),
+            ThemesSection(t("themes_header"), tuple(_theme(theme, t) for theme in summary.themes)),
+            QuestionsSection(t("answers_header"), tuple(_question(q, summary.anonymous, t) for q in summary.questions)),
+            ConcernsSection(
+                t("concerns"),
+                tuple(
+                    NoteRow("" if summary.anonymous else n.author or "", n.question, n.text) for n in summary.concerns
+                ),
+                t("no_concerns"),
+            ),
+        ),
+        ui=summary.ui,
+    )
+
+
+def _decision(summary: Summary, t: _Labels) -> DecisionSection:
+    d = summary.decision
+    pending = "" if d.confirmed or d.value is None else f" ({t('undecided')})"
+    rows = [("decision", f"{d.label}{pending}")]
+    if d.reasons:
+        rows.append(("reasons", " / ".join(d.reasons)))
+    if d.pilot_scope:
+        rows.append(("pilot_scope", d.pilot_scope))
+    if d.value != "not_now":
+        rows.append(("owner", d.owner or t("not_set")))
+        if d.channels:
+            rows.append(("channels", ", ".join(d.channels)))
+        if d.domain:
+            rows.append(("domain", ", ".join(d.domain)))
+    if d.reconsider:
+        rows.append(("reconsider", d.reconsider))
+    rows.append(("revisit", d.revisit_text))
+    return DecisionSection("", tuple(FieldRow(key, t(key), value) for key, value in rows), d.confirmed)
+
+
+def _participants(summary: Summary, t: _Labels) -> ParticipantsSection:
+    if summary.anonymous or not summary.participants:
+        return ParticipantsSection(t("participants"), (), t("participants_count", n=summary.participant_count))
+    return ParticipantsSection(t("participants"), summary.participants, ", ".join(summary.participants))
+
+
+def _theme(theme: ThemeResult, t: _Labels) -> ThemeRow:
+    scale = max(theme.scale_max, 1)
+    return ThemeRow(
+        title=theme.title,
+        bar=bar(theme.average, scale),
+        score=t("not_answered")
+        if theme.average is None
+        else fmt_score(theme.average, theme.minimum, theme.maximum, scale),
+        answered=t("theme_answered", answered=theme.answered, questions=theme.questions),
+        flags=tuple(f"{t('disagreement')}: {question}" for question in theme.disagreements),
+        average=theme.average,
+        minimum=theme.minimum,
+        maximum=theme.maximum,
+        scale_max=scale,
+    )
+
+
+def _question(q: QuestionResult, anonymous: bool, t: _Labels) -> QuestionRow:
+    state = t("skipped") if q.skipped else t("not_answered") if q.unanswered else ""
+    answers: list[ChoiceRow | TextRow] = []
+    if not state:
+        answers += [ChoiceRow(o.label, o.count, () if anonymous else o.voters) for o in q.options if o.count]
+        answers += [TextRow("" if anonymous else a.author or "", a.text) for a in q.text_answers]
+    spread = q.spread
+    score = ""
+    if not state and spread.average is not None:
+        score = fmt_score(spread.average, spread.minimum, spread.maximum)
+    disagreement = ""
+    if not state and spread.disagreement:
+        disagreement = t("disagreement") + (f": {spread.reason}" if spread.reason else "")
+    return QuestionRow(q.number, q.text, state, tuple(answers), score, disagreement)
