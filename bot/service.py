@@ -13,11 +13,12 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
-from bot.core.engine import dispatch as engine
 from bot.core.commands import CommandError, parse_command
-from bot.core.dialogue.load import Dialogue
-from bot.core.engine.dispatch import SYSTEM_USER, Context, Plan, Write
 from bot.core.dialogue.flow import Flow
+from bot.core.dialogue.load import Dialogue
+from bot.core.engine import dispatch as engine
+from bot.core.engine.dispatch import SYSTEM_USER, Context, Plan
+from bot.core.engine.plans import AddNote, CreateCheck, RecordAnswer, ReplaceCheck, Reply, SaveMove
 from bot.core.messages import (
     Audience,
     CardMode,
@@ -47,6 +48,14 @@ class WriteResultLike(Protocol):
     def record(self) -> SessionRecord | None: ...
     @property
     def count(self) -> int: ...
+
+
+class _NoCheck:
+    """The write result of a note that found no check."""
+
+    status = "closed"
+    record: SessionRecord | None = None
+    count = 0
 
 
 class SessionStore(Protocol):
@@ -219,45 +228,46 @@ class CheckService:
         language: str | None = None,
     ) -> list[Message]:
         lens = ctx.lens(language or (record.meta.language if record else event.language))
-        if plan.write is Write.NONE:
-            return plan.messages
-        if plan.write is Write.CREATE:
-            assert plan.record is not None
-            result = self._store.create(plan.record)
-            if result.status != "ok":  # another process started one a moment ago: show that one
-                return engine.plan(ctx, result.record, event).messages
-            self._remember(plan.record.meta)
-            return plan.messages
-        if plan.write is Write.REPLACE:
-            assert plan.record is not None and plan.replaces is not None
-            result = self._store.replace_running(plan.record, plan.replaces)
-            if result.status != "ok":
-                return [self._moved_notice(lens, result.record)]
-            self._remember(plan.record.meta)
-            return plan.messages
-        if plan.write is Write.ANSWER:
-            assert plan.answer is not None
-            sid = session_id or (record.id if record else "")
-            result = self._store.record_answer(sid, plan.question_id, plan.user, plan.answer, plan.name, plan.toggle)
-            if result.status != "ok":
-                return [self._write_refusal(lens, result, event)]
-            meta = record.meta if record is not None else self._metas[sid]
-            messages, advance = engine.after_answer(ctx, meta, event, plan, result.count)
-            if advance:
-                messages += self._auto_advance(ctx, sid, plan.question_id)
-            return messages
-        if plan.write is Write.NOTE:
-            assert plan.note is not None and record is not None
-            result = self._store.add_note(record.id, plan.note, plan.name)
-            if result.status != "ok":
-                return [self._write_refusal(lens, result, event)]
-            return engine.after_note(ctx, record, plan)
-        # Write.META: a facilitator move, applied only if nobody moved the check since we read it
-        assert plan.record is not None
-        result = self._store.save_meta(plan.record, plan.expected_version)
-        if result.status != "ok":
-            return [self._moved_notice(lens, result.record)]
-        return plan.messages
+        match plan:
+            case Reply():
+                return plan.messages
+            case CreateCheck():
+                result = self._store.create(plan.record)
+                if result.status != "ok":  # another process started one a moment ago: show that one
+                    shown = engine.plan(ctx, result.record, event)
+                    return shown.messages if isinstance(shown, Reply) else []
+                self._remember(plan.record.meta)
+                return plan.messages
+            case ReplaceCheck():
+                result = self._store.replace_running(plan.record, plan.replaces)
+                if result.status != "ok":
+                    return [self._moved_notice(lens, result.record)]
+                self._remember(plan.record.meta)
+                return plan.messages
+            case RecordAnswer():
+                sid = session_id or (record.id if record else "")
+                result = self._store.record_answer(
+                    sid, plan.question_id, plan.user, plan.answer, plan.name, plan.toggle
+                )
+                if result.status != "ok":
+                    return [self._write_refusal(lens, result, event)]
+                meta = record.meta if record is not None else self._metas[sid]
+                messages, advance = engine.after_answer(ctx, meta, event, plan, result.count)
+                if advance:
+                    messages += self._auto_advance(ctx, sid, plan.question_id)
+                return messages
+            case AddNote():
+                if record is None:  # a note always belongs to a loaded check
+                    return [self._write_refusal(lens, _NoCheck(), event)]
+                result = self._store.add_note(record.id, plan.note, plan.name)
+                if result.status != "ok":
+                    return [self._write_refusal(lens, result, event)]
+                return engine.after_note(ctx, record, plan)
+            case SaveMove():
+                result = self._store.save_meta(plan.record, plan.expected_version)
+                if result.status != "ok":
+                    return [self._moved_notice(lens, result.record)]
+                return plan.messages
 
     def _auto_advance(self, ctx: Context, session_id: str, question_id: str) -> list[Message]:
         """The quorum is reached: move on as the system (once, even if several answers reach it)."""
@@ -266,7 +276,7 @@ class CheckService:
             return []
         system = Event(EventKind.NEXT, user=SYSTEM_USER, question_id=question_id, session_id=record.id)
         plan = engine.plan(ctx, record, system)
-        if plan.write is not Write.META or plan.record is None:
+        if not isinstance(plan, SaveMove):
             return []
         result = self._store.save_meta(plan.record, plan.expected_version)
         return plan.messages if result.status == "ok" else []  # someone else moved it on: fine

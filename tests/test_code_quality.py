@@ -64,7 +64,9 @@ def test_each_sdk_and_redis_is_imported_by_its_owner_only() -> None:
         rel = path.relative_to(ROOT).as_posix()
         for name in imports_of(path):
             top = name.split(".")[0]
-            if top in OWNERS and not any(rel == own or (own.endswith("/") and rel.startswith(own)) for own in OWNERS[top]):
+            if top in OWNERS and not any(
+                rel == own or (own.endswith("/") and rel.startswith(own)) for own in OWNERS[top]
+            ):
                 offenders.append(f"{rel} imports {name}")
     assert not offenders, offenders
 

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from bot.adapters import summary_chart
 from bot.core.messages import (
     Audience,
     CardMode,
@@ -170,10 +171,10 @@ class Outbox:
         failed = False
         for message in batch:
             session = session_of(message) or session
-            if session:
-                self._latest[channel] = session
-                self._remember(session, channel, language_of(message))
             try:
+                if session:
+                    self._latest[channel] = session
+                    self._remember(session, channel, language_of(message))
                 _OPERATIONS[type(message)](self, channel, message, reply, session)
             except OutboundError as exc:
                 if exc.not_member and reply.hook is not None:
@@ -310,11 +311,11 @@ class Outbox:
                 self._private(channel, reply, body)
             return
         thread = self._ref(summary.session_id, "header") if card.audience is Audience.THREAD else None
-        chart = self._chart(summary) if self.port.chart_mode != "none" else None
+        chart = summary_chart.draw(summary) if self.port.chart_mode != "none" else None
         file_ids: list[str] = []
         if chart is not None and self.port.chart_mode == "attach":
             try:
-                file_ids.append(self._upload(channel, summary, chart, thread))
+                file_ids.append(summary_chart.upload(self.port, channel, summary, chart, thread))
             except PlatformError:
                 log.exception("could not upload the summary chart; posting the summary without it")
         bodies = self.port.summary_bodies(channel, summary, file_ids)
@@ -330,25 +331,9 @@ class Outbox:
             self._call(self.port.post, channel, body, thread or first)
         if chart is not None and self.port.chart_mode == "after":
             try:  # the chart is a bonus: the text summary is already out
-                self._upload(channel, summary, chart, thread)
+                summary_chart.upload(self.port, channel, summary, chart, thread)
             except PlatformError:
                 log.exception("could not upload the summary chart of session %s", summary.session_id)
-
-    def _upload(self, channel: ChannelKey, summary: Any, png: bytes, thread: str | None) -> str:
-        title = f"{phrase(summary.ui, 'chart_title', summary.language)} — {summary.title}"[:250]
-        alt = phrase(summary.ui, "chart_alt", summary.language)[:1000]
-        filename = f"socialmedia-check-{summary.session_id[:12]}.png"
-        return self.port.upload_image(channel, png, filename, title, alt, thread)  # a bonus: not retried
-
-    @staticmethod
-    def _chart(summary: Any) -> bytes | None:
-        try:
-            from bot.adapters.chart import render_chart
-
-            return render_chart(summary)
-        except Exception:
-            log.exception("could not draw the summary chart; the summary goes out without it")
-            return None
 
     # --- tally edits (the coalescer's render and delivery) -------------------------------------
 

@@ -2,9 +2,9 @@
 
 Every renderer (plain text, Slack, Mattermost, and the exports to come) only formats a
 :class:`Report`; what a summary shows, in which order, and how its numbers read is decided here,
-once. Labels come from the session's UI texts (:func:`phrase`; the shipped texts fill gaps). Values are raw user text where users wrote them:
-each renderer escapes and clips for its own platform. Raw numbers are kept beside the formatted
-ones for machine-readable exports.
+once. Labels come from the session's UI texts (:func:`phrase`; the shipped texts fill gaps).
+Values are raw user text where users wrote them: each renderer escapes and clips for its own
+platform. Raw numbers are kept beside the formatted ones for machine-readable exports.
 """
 
 from __future__ import annotations
@@ -12,27 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.core.dialogue.load import packaged_ui
 from bot.core.messages import QuestionResult, Summary, ThemeResult
+from bot.core.texts import phrase
 
 MEAN_SIGN = "⌀"
 RANGE_SIGN = "–"  # en dash
 BAR_WIDTH = 10
-
-
-def phrase(ui: Mapping[str, str] | None, key: str, language: str | None = None, /, **values: object) -> str:
-    """A UI phrase: the session's catalogue first, then the shipped one (in ``language``, then English),
-    then the key itself. A phrase whose placeholders do not fit is shown unformatted, never raised."""
-    text = (ui or {}).get(key)
-    if text is None:
-        shipped = packaged_ui()
-        text = shipped.get(language or "en", shipped["en"]).get(key) or shipped["en"].get(key, key)
-    if not values:
-        return text
-    try:
-        return text.format(**values)
-    except (KeyError, IndexError, ValueError):
-        return text
 
 
 def bar(value: float | None, maximum: float = 5, width: int = BAR_WIDTH) -> str:

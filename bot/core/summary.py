@@ -18,9 +18,7 @@ def build_summary(lens: Lens, record: SessionRecord) -> Summary:
     path = [q for q in record.meta.path if q in dialogue.questions]
     results = tuple(_question_result(lens, record, dialogue.question(q)) for q in path)
     themes = tuple(
-        _theme_result(
-            lens, record, theme, [dialogue.question(q) for q in path if dialogue.question(q).theme == theme]
-        )
+        _theme_result(lens, record, theme, [dialogue.question(q) for q in path if dialogue.question(q).theme == theme])
         for theme in dialogue.themes
         # a theme gets a score only through its scale questions; the others are listed per question
         if any(dialogue.question(q).theme == theme and dialogue.question(q).kind == "scale" for q in path)
@@ -28,9 +26,7 @@ def build_summary(lens: Lens, record: SessionRecord) -> Summary:
     concerns = tuple(
         NoteView(
             author=None if record.meta.anonymous else record.display_name(note.user),
-            question=dialogue.text(lens.language, note.question).text
-            if note.question in dialogue.questions
-            else "",
+            question=dialogue.text(lens.language, note.question).text if note.question in dialogue.questions else "",
             text=note.text,
         )
         for note in record.notes
@@ -139,8 +135,7 @@ def record_choices(lens: Lens, record: SessionRecord, field: str) -> tuple[str, 
         counted = tally.counts(question, answers)
         keep = [n for n, c in counted.items() if c * 2 >= len(answers)] or [counted.most_common(1)[0][0]]
         return tuple(
-            lens.dialogue.option_label(lens.language, question.id, question.options[n - 1].value)
-            for n in sorted(keep)
+            lens.dialogue.option_label(lens.language, question.id, question.options[n - 1].value) for n in sorted(keep)
         )
     return ()
 
@@ -152,7 +147,8 @@ def revisit_date(lens: Lens, record: SessionRecord, today: date) -> date | None:
         return date.fromisoformat(chosen)
     decision = record.meta.decision
     if decision and decision in lens.dialogue.revisit_defaults:
-        return today + lens.dialogue.revisit_defaults[decision]
+        revisit: date = today + lens.dialogue.revisit_defaults[decision]
+        return revisit
     return None
 
 
@@ -171,10 +167,7 @@ def decision_view(lens: Lens, record: SessionRecord) -> DecisionView:
         revisit = revisit_date(lens, record, started) if decision else None
     reasons_q = _record_questions(lens, record, "reasons")
     reasons = tuple(
-        a.text
-        for q in reasons_q
-        for a in sorted(record.answers_to(q.id).values(), key=lambda a: a.at)
-        if a.text
+        a.text for q in reasons_q for a in sorted(record.answers_to(q.id).values(), key=lambda a: a.at) if a.text
     )
     return DecisionView(
         value=decision_guess,

@@ -29,9 +29,7 @@ def counts(question: Question, answers: Mapping[str, Answer]) -> Counter[int]:
 
 def steps(question: Question, answers: Mapping[str, Answer]) -> list[int]:
     """Scale answers as option positions (0-based), one per person."""
-    return [
-        a.choices[0] - 1 for a in answers.values() if a.choices and 1 <= a.choices[0] <= len(question.options)
-    ]
+    return [a.choices[0] - 1 for a in answers.values() if a.choices and 1 <= a.choices[0] <= len(question.options)]
 
 
 def scores(question: Question, answers: Mapping[str, Answer]) -> list[int]:

@@ -9,8 +9,8 @@ from datetime import date
 from babel.dates import format_date
 
 from bot.core import tally
-from bot.core.dialogue.load import Dialogue, Question
 from bot.core.dialogue.flow import Flow
+from bot.core.dialogue.load import Dialogue, Question
 from bot.core.messages import (
     CardMode,
     HeaderCard,
@@ -21,6 +21,7 @@ from bot.core.messages import (
     TextAnswerView,
 )
 from bot.core.session import CANCELLED, END, FINISHED, SessionRecord
+from bot.core.texts import phrase
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,7 @@ class Lens:
         return self.dialogue.ui[self.language]
 
     def t(self, key: str, **values: object) -> str:
-        text = self.ui.get(key, key)
-        return text.format(**values) if values else text
+        return phrase(self.ui, key, self.language, **values)
 
     def decision_label(self, value: str | None) -> str:
         return self.t(f"decision_{value}") if value else self.t("undecided")
@@ -84,9 +84,7 @@ def option_views(lens: Lens, question: Question, record: SessionRecord) -> tuple
     answers = record.answers_to(question.id)
     views = []
     for number, option in enumerate(question.options, start=1):
-        voters = [
-            u for u, a in sorted(answers.items(), key=lambda kv: (kv[1].at, kv[0])) if number in a.choices
-        ]
+        voters = [u for u, a in sorted(answers.items(), key=lambda kv: (kv[1].at, kv[0])) if number in a.choices]
         views.append(
             OptionView(
                 number=number,

@@ -45,9 +45,7 @@ def find_redis_server(explicit: str | None = None) -> str:
     if explicit:
         if Path(explicit).is_file() and os.access(explicit, os.X_OK):
             return explicit
-        raise StoreError(
-            f"SMC_REDIS_SERVER={explicit} is not an executable redis-server. Install it — {INSTALL_HINT}"
-        )
+        raise StoreError(f"SMC_REDIS_SERVER={explicit} is not an executable redis-server. Install it — {INSTALL_HINT}")
     found = shutil.which("redis-server")
     if found:
         return found
@@ -93,9 +91,7 @@ class RedisProcess:
         elif unix_socket:
             sock = data_dir / SOCKET_NAME
             if len(os.fsencode(sock)) > _MAX_SOCKET_PATH:
-                raise StoreError(
-                    f"the Redis socket path {sock} is too long for a unix socket; use a shorter data dir"
-                )
+                raise StoreError(f"the Redis socket path {sock} is too long for a unix socket; use a shorter data dir")
             url = f"unix://{sock}"
             adopted = cls._adopt(url, data_dir, persistent, timeout)
             if adopted is not None:
@@ -216,9 +212,7 @@ def _quote(path: Path) -> str:
 
 
 def _control_client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(
-        url, socket_timeout=2.0, socket_connect_timeout=2.0, retry=Retry(NoBackoff(), 0)
-    )
+    return redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0, retry=Retry(NoBackoff(), 0))
 
 
 def _server_pid(url: str) -> int | None:

@@ -157,9 +157,7 @@ def test_cancel_and_then_buttons_of_the_old_check_are_refused(team: Team) -> Non
     reply = team.say("anna", "cancel")
     assert any(n.audience is Audience.CHANNEL for n in notices(reply))
     assert "No check is running" in refusal(team.say("bram", "answer 1"))
-    stale = team.click(
-        "bram", kind=EventKind.ANSWER, choices=(1,), session_id=sid, question_id=DIALOGUE.start
-    )
+    stale = team.click("bram", kind=EventKind.ANSWER, choices=(1,), session_id=sid, question_id=DIALOGUE.start)
     assert "no longer open" in refusal(stale)
 
 
@@ -175,9 +173,7 @@ def test_buttons_of_an_old_question_are_refused_and_record_nothing(team: Team) -
         question_id=first.question_id,
     )
     assert "no longer open" in refusal(stale)
-    old_next = team.click(
-        "anna", kind=EventKind.NEXT, session_id=first.session_id, question_id=first.question_id
-    )
+    old_next = team.click("anna", kind=EventKind.NEXT, session_id=first.session_id, question_id=first.question_id)
     assert "no longer open" in refusal(old_next)
     assert team.current().view.number == 2, "a stale Next button does not advance twice"
     summary = summary_of(team.say("anna", "summary")).summary
@@ -232,9 +228,7 @@ def test_text_is_length_limited_and_nothing_is_saved(store: Store) -> None:
         ("nl", "volgend jaar", date(2027, 11, 28)),
     ],
 )
-def test_dates_and_durations_in_both_languages(
-    store: Store, language: str, text: str, expected: date
-) -> None:
+def test_dates_and_durations_in_both_languages(store: Store, language: str, text: str, expected: date) -> None:
     team = Team(CheckService(DIALOGUE, store, clock=lambda: FIXED_NOW))
     team.say("anna", f"start {language}")
     go_to(team, "decision", {"leaning": "not_now"})

@@ -76,9 +76,7 @@ def test_whole_check_through_each_branch(team: Team, language: str, branch: str)
     else:
         assert {"channels", "depth", "domain"} <= set(path)
     if branch == "pilot":
-        assert path[-3:] == ["pilot_scope", "pilot_owner", "pilot_review"], (
-            "channels answered: not asked again"
-        )
+        assert path[-3:] == ["pilot_scope", "pilot_owner", "pilot_review"], "channels answered: not asked again"
     if branch == "go":
         assert path[-2:] == ["go_owner", "go_review"]
 
@@ -99,9 +97,7 @@ def test_whole_check_through_each_branch(team: Team, language: str, branch: str)
         assert summary.decision.revisit == DATES[language][1]
         owner_q = "go_owner" if branch == "go" else "pilot_owner"
         assert summary.decision.owner == f"{owner_q} by anna", "the facilitator's answer is the record"
-        channel_label = DIALOGUE.option_label(
-            language, "channels", DIALOGUE.question("channels").options[1].value
-        )
+        channel_label = DIALOGUE.option_label(language, "channels", DIALOGUE.question("channels").options[1].value)
         assert summary.decision.channels == (channel_label,), "options held by at least half"
     assert summary.participants == ("Anna", "Bram", "Carla")
     # the summary is posted to the channel itself, and the header says finished

@@ -31,9 +31,7 @@ def _moved(record: SessionRecord, **changes: Any) -> SessionRecord:
 
 
 def _finish(store: Store, record: SessionRecord, finished_at: float) -> SessionRecord:
-    result = store.save_meta(
-        _moved(record, status=FINISHED, state=END, finished_at=finished_at), record.version
-    )
+    result = store.save_meta(_moved(record, status=FINISHED, state=END, finished_at=finished_at), record.version)
     assert result.status == "ok" and result.record is not None
     return result.record
 
@@ -155,9 +153,7 @@ def test_last_answer_counts_and_moves_to_the_end(store: Store, record_factory: F
 
 def test_session_record_round_trips_through_redis(store: Store, record_factory: Factory) -> None:
     record = record_factory()
-    record.answers = {
-        "q1": {"u1": Answer(choices=(1, 3), at=0.0), "u2": Answer(text="ja, <!here> é", at=1.0)}
-    }
+    record.answers = {"q1": {"u1": Answer(choices=(1, 3), at=0.0), "u2": Answer(text="ja, <!here> é", at=1.0)}}
     record.notes = [Note(question="q1", user="u2", text="zorg", at=5.0)]
     record.names = {"u1": "Ann", "u2": "Bob"}
     record.users = ["u1", "u2"]
@@ -236,9 +232,7 @@ def test_add_note_keeps_order_across_questions(store: Store, record_factory: Fac
     store.create(record)
     texts = [f"note {i}" for i in range(12)]
     for i, text in enumerate(texts):
-        result = store.add_note(
-            record.id, Note(question=f"q{i % 3}", user="u1", text=text, at=float(i)), name="Ann"
-        )
+        result = store.add_note(record.id, Note(question=f"q{i % 3}", user="u1", text=text, at=float(i)), name="Ann")
         assert result.status == "ok" and result.count == i + 1
     loaded = store.load(record.id)
     assert loaded is not None
@@ -306,9 +300,7 @@ def test_finish_persists_clears_pointer_and_records_history(
     assert store.get_ref(finished[0], "tally") == "msg-0"
 
 
-def test_cancel_clears_pointer_keeps_ttl(
-    store: Store, redis_client: redis.Redis, record_factory: Factory
-) -> None:
+def test_cancel_clears_pointer_keeps_ttl(store: Store, redis_client: redis.Redis, record_factory: Factory) -> None:
     record = record_factory()
     store.create(record)
     result = store.save_meta(_moved(record, status=CANCELLED), expected_version=0)
@@ -325,18 +317,14 @@ def test_finishing_an_old_check_leaves_the_new_pointer(store: Store, record_fact
     store.replace_running(new, old.id)
     cancelled = store.load(old.id)
     assert cancelled is not None
-    assert (
-        store.save_meta(_moved(cancelled, status=FINISHED, finished_at=1.0), cancelled.version).status == "ok"
-    )
+    assert store.save_meta(_moved(cancelled, status=FINISHED, finished_at=1.0), cancelled.version).status == "ok"
     assert store.load_running(new.meta.channel).id == new.id  # type: ignore[union-attr]
 
 
 # --- refs, de-duplication, locks, dirty flags ---------------------------------------------------
 
 
-def test_refs_follow_the_session_ttl(
-    store: Store, redis_client: redis.Redis, record_factory: Factory
-) -> None:
+def test_refs_follow_the_session_ttl(store: Store, redis_client: redis.Redis, record_factory: Factory) -> None:
     record = record_factory()
     store.create(record)
     redis_client.expire(f"{PREFIX}:s:{record.id}", 500)
@@ -440,9 +428,7 @@ class CountingConnection(redis.UnixDomainSocketConnection):
 
 @pytest.fixture
 def counting_store(redis_url: str, redis_client: redis.Redis) -> Iterator[Store]:
-    pool = redis.ConnectionPool.from_url(
-        redis_url, connection_class=CountingConnection, decode_responses=True
-    )
+    pool = redis.ConnectionPool.from_url(redis_url, connection_class=CountingConnection, decode_responses=True)
     client = redis.Redis(connection_pool=pool)
     try:
         yield Store(client, prefix=PREFIX, session_ttl=3600)
@@ -473,9 +459,7 @@ def test_hot_paths_are_one_round_trip(counting_store: Store, record_factory: Fac
     assert trips(lambda: store.add_note(record.id, Note("q2", "u1", "n", 1.0))) == 1
 
 
-def test_one_evalsha_on_the_server_side(
-    store: Store, redis_client: redis.Redis, record_factory: Factory
-) -> None:
+def test_one_evalsha_on_the_server_side(store: Store, redis_client: redis.Redis, record_factory: Factory) -> None:
     """Cross-check with the server's command statistics (commands run inside a script count too,
     so only the script calls themselves are compared)."""
     record = record_factory()
@@ -485,8 +469,7 @@ def test_one_evalsha_on_the_server_side(
     def script_calls() -> dict[str, int]:
         stats = redis_client.info("commandstats")
         return {
-            name: int(stats.get(f"cmdstat_{name}", {}).get("calls", 0))
-            for name in ("evalsha", "eval", "script|load")
+            name: int(stats.get(f"cmdstat_{name}", {}).get("calls", 0)) for name in ("evalsha", "eval", "script|load")
         }
 
     before = script_calls()
@@ -509,9 +492,7 @@ def _answer_and_note_worker(url: str, session_id: str, proc: int, threads: int, 
         done = 0
         for i in range(per_thread):
             user = f"p{proc}t{thread}n{i}"
-            ok = store.record_answer(
-                session_id, "q1", user, Answer(choices=(i % 4,), at=time.time()), name=user
-            )
+            ok = store.record_answer(session_id, "q1", user, Answer(choices=(i % 4,), at=time.time()), name=user)
             noted = store.add_note(session_id, Note(question="q1", user=user, text=user, at=time.time()))
             done += ok.status == "ok" and noted.status == "ok"
         return done
@@ -533,8 +514,7 @@ def test_concurrent_answers_and_notes_from_two_processes(
 
     with ProcessPoolExecutor(procs, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [
-            pool.submit(_answer_and_note_worker, redis_url, record.id, p, threads, per_thread)
-            for p in range(procs)
+            pool.submit(_answer_and_note_worker, redis_url, record.id, p, threads, per_thread) for p in range(procs)
         ]
         assert sum(f.result(timeout=240) for f in futures) == total
 

@@ -128,7 +128,7 @@ class MattermostApi:
                 reset = 1.0
             log.warning("Mattermost rate limit hit; retrying in %.1fs", reset)
             return min(max(reset, 0.05), self._max_wait)
-        return min(0.25 * 2 ** (state.attempt_number - 1), 5.0)
+        return min(0.25 * 2.0 ** (state.attempt_number - 1), 5.0)
 
     def _call(self, what: str, fn: Callable[[], Any], idempotent: bool = False) -> Any:
         kwargs: dict[str, Any] = {}

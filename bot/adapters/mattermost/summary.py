@@ -116,4 +116,3 @@ def summary_posts(summary: Summary, file_ids: Sequence[str] = ()) -> list[dict[s
     if file_ids:
         posts[0]["file_ids"] = list(file_ids)[:MAX_FILES]
     return posts
-

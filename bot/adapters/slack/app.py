@@ -137,7 +137,7 @@ class SlackAdapter:
         with self._socket_lock:
             self._socket_handler = handler
         try:
-            handler.connect()
+            handler.connect()  # type: ignore[no-untyped-call]
         except (SlackApiError, SlackClientError, OSError) as exc:
             self._close_socket()
             raise PlatformError(f"could not open a Socket Mode connection: {exc}") from exc
@@ -162,7 +162,7 @@ class SlackAdapter:
             handler, self._socket_handler = self._socket_handler, None
         if handler is not None:
             try:
-                handler.close()
+                handler.close()  # type: ignore[no-untyped-call]
             except Exception:  # closing must not raise on the way out
                 log.exception("closing the Socket Mode connection failed")
 

@@ -82,8 +82,7 @@ def _section_blocks(part: Section) -> list[Block]:
             return title + [section(chunk) for chunk in pack(lines, separator="\n\n")]
         case ConcernsSection():
             notes = [
-                f"• {esc(n.question)}: {esc(n.text)}" + (f" — _{esc(n.author)}_" if n.author else "")
-                for n in part.rows
+                f"• {esc(n.question)}: {esc(n.text)}" + (f" — _{esc(n.author)}_" if n.author else "") for n in part.rows
             ]
             return title + [section(chunk) for chunk in pack(notes or [f"_{esc(part.empty)}_"])]
     return []

@@ -13,10 +13,23 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from bot.core import tally
-from bot.core.engine import moves
 from bot.core.commands import parse_choices
-from bot.core.numbers import has_non_ascii_digits
 from bot.core.dialogue.load import Question
+from bot.core.engine import moves
+from bot.core.engine.plans import (
+    MAX_DATE_AHEAD,
+    SYSTEM_USER,
+    AddNote,
+    Context,
+    CreateCheck,
+    Plan,
+    RecordAnswer,
+    ReplaceCheck,
+    Reply,
+    may_steer,
+    not_facilitator,
+    refuse,
+)
 from bot.core.messages import (
     Action,
     Audience,
@@ -29,28 +42,19 @@ from bot.core.messages import (
     TallyChanged,
     Tone,
 )
-from bot.core.engine.plans import (
-    MAX_DATE_AHEAD,
-    SYSTEM_USER,
-    Context,
-    Plan,
-    Write,
-    may_steer,
-    not_facilitator,
-    refuse,
-)
+from bot.core.numbers import has_non_ascii_digits
 from bot.core.session import FINISHED, RUNNING, Answer, Note, SessionMeta, SessionRecord, user_key
 from bot.core.summary import build_summary
 from bot.core.views import Lens, header_card, question_card, status_text
 
-__all__ = ["SYSTEM_USER", "Context", "Lens", "Plan", "Write", "after_answer", "after_note", "plan", "prepare_answer"]
+__all__ = ["SYSTEM_USER", "Context", "Lens", "Plan", "after_answer", "after_note", "plan", "prepare_answer"]
 
 
 def plan(ctx: Context, record: SessionRecord | None, event: Event) -> Plan:
     """Decide what ``event`` does to the running check ``record`` (None when none runs)."""
     if event.kind is EventKind.HELP:
         lens = ctx.lens(event.language or (record.meta.language if record else None))
-        return Plan([Notice(lens.t("help"), Audience.EPHEMERAL)])
+        return Reply([Notice(lens.t("help"), Audience.EPHEMERAL)])
     if record is None or record.meta.status != RUNNING:
         return _without_running(ctx, record, event)
     lens = ctx.lens(record.meta.language)
@@ -69,11 +73,11 @@ def _without_running(ctx: Context, last: SessionRecord | None, event: Event) -> 
     if event.session_id:  # a button of a check that is over
         return refuse(lens, "check_closed" if last and last.meta.status == FINISHED else "stale_button")
     if event.kind is EventKind.SUMMARY and last is not None and last.meta.status == FINISHED:
-        return Plan([SummaryCard(build_summary(ctx.lens(last.meta.language), last), Audience.EPHEMERAL)])
+        return Reply([SummaryCard(build_summary(ctx.lens(last.meta.language), last), Audience.EPHEMERAL)])
     return refuse(lens, "no_check")
 
 
-def _create(ctx: Context, event: Event, old: SessionRecord | None) -> Plan:
+def _create(ctx: Context, event: Event, old: SessionRecord | None) -> CreateCheck | ReplaceCheck | Reply:
     language = event.language or (old.meta.language if old else None)
     lens = ctx.lens(language)
     now = ctx.now.timestamp()
@@ -103,8 +107,9 @@ def _create(ctx: Context, event: Event, old: SessionRecord | None) -> Plan:
         Notice(lens.t("started", name=meta.facilitator_name), Audience.THREAD, session_id=meta.id),
         question_card(lens, record, meta.state, CardMode.POST),
     ]
-    write = Write.REPLACE if old is not None else Write.CREATE
-    return Plan(messages, write, record=record, replaces=old.id if old else None)
+    if old is not None:
+        return ReplaceCheck(record, old.id, messages)
+    return CreateCheck(record, messages)
 
 
 def _already_running(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Plan:
@@ -120,7 +125,7 @@ def _already_running(ctx: Context, lens: Lens, record: SessionRecord, event: Eve
             actions=(Action(EventKind.RESTART, lens.t("restart_confirm_button"), "danger", "confirm"),),
             session_id=record.id,
         )
-    return Plan([notice])
+    return Reply([notice])
 
 
 def _total(lens: Lens, record: SessionRecord) -> int:
@@ -135,10 +140,9 @@ def prepare_answer(ctx: Context, lens: Lens, meta: SessionMeta, event: Event, qu
         return refuse(lens, "stale_button")
     number = len(meta.path) if meta.state == question_id else 0
     answer_or_error = _parse_answer(ctx, lens, question, event, number)
-    if isinstance(answer_or_error, Plan):
+    if isinstance(answer_or_error, Reply):
         return answer_or_error
-    return Plan(
-        write=Write.ANSWER,
+    return RecordAnswer(
         question_id=question_id,
         user=user_key(meta, event.user),
         name=None if meta.anonymous else (event.user_name or event.user),
@@ -147,7 +151,7 @@ def prepare_answer(ctx: Context, lens: Lens, meta: SessionMeta, event: Event, qu
     )
 
 
-def _parse_answer(ctx: Context, lens: Lens, question: Question, event: Event, number: int) -> Answer | Plan:
+def _parse_answer(ctx: Context, lens: Lens, question: Question, event: Event, number: int) -> Answer | Reply:
     at = ctx.now.timestamp()
     text = event.text.strip()
     if question.has_options:
@@ -182,9 +186,10 @@ def parse_when(text: str, language: str, now: datetime) -> date | None:
     settings = {"RELATIVE_BASE": now.replace(tzinfo=None), "PREFER_DATES_FROM": "future"}
     languages = list(dict.fromkeys([language, "en", "nl"]))
     for candidate in (text, f"in {text}" if language == "en" else f"over {text}"):
-        parsed = dateparser.parse(candidate, languages=languages, settings=settings)  # type: ignore[arg-type]
+        parsed = dateparser.parse(candidate, languages=languages, settings=settings)
         if parsed is not None:
-            return parsed.date()
+            found: date = parsed.date()
+            return found
     return None
 
 
@@ -196,7 +201,7 @@ def _answer(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Pl
 
 
 def after_answer(
-    ctx: Context, meta: SessionMeta, event: Event, done: Plan, respondents: int
+    ctx: Context, meta: SessionMeta, event: Event, done: RecordAnswer, respondents: int
 ) -> tuple[list[Message], bool]:
     """Messages once the store recorded an answer; and whether the quorum now moves the check on."""
     lens = ctx.lens(meta.language)
@@ -234,8 +239,7 @@ def _note(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Plan
     if len(text) > ctx.max_text:
         return refuse(lens, "too_long", max=ctx.max_text)
     user = user_key(record.meta, event.user)
-    return Plan(
-        write=Write.NOTE,
+    return AddNote(
         question_id=question_id,
         user=user,
         name=None if record.meta.anonymous else (event.user_name or event.user),
@@ -243,7 +247,7 @@ def _note(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Plan
     )
 
 
-def after_note(ctx: Context, record: SessionRecord, done: Plan) -> list[Message]:
+def after_note(ctx: Context, record: SessionRecord, done: AddNote) -> list[Message]:
     lens = ctx.lens(record.meta.language)
     number = record.meta.path.index(done.question_id) + 1
     return [
@@ -260,7 +264,7 @@ def _restart(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> P
         return not_facilitator(lens, record, "action_restart")
     if not event.confirm:
         action = Action(EventKind.RESTART, lens.t("restart_confirm_button"), "danger", "confirm")
-        return Plan([Notice(lens.t("restart_confirm"), Audience.EPHEMERAL, actions=(action,), session_id=record.id)])
+        return Reply([Notice(lens.t("restart_confirm"), Audience.EPHEMERAL, actions=(action,), session_id=record.id)])
     plan_ = _create(ctx, replace(event, language=None), record)
     plan_.messages.insert(
         0,
@@ -272,11 +276,11 @@ def _restart(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> P
 
 
 def _status(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Plan:
-    return Plan([Notice(status_text(lens, record), Audience.EPHEMERAL)])
+    return Reply([Notice(status_text(lens, record), Audience.EPHEMERAL)])
 
 
 def _summary(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Plan:
-    return Plan([SummaryCard(build_summary(lens, record), Audience.EPHEMERAL)])
+    return Reply([SummaryCard(build_summary(lens, record), Audience.EPHEMERAL)])
 
 
 _HANDLERS: dict[EventKind, Callable[[Context, Lens, SessionRecord, Event], Plan]] = {

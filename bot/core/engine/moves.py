@@ -6,8 +6,8 @@ from dataclasses import replace
 
 from bot.core import tally
 from bot.core.dialogue.load import Question
+from bot.core.engine.plans import SYSTEM_USER, Context, Plan, SaveMove, may_steer, not_facilitator, refuse
 from bot.core.messages import Audience, CardMode, Event, Message, Notice, SummaryCard, Tone
-from bot.core.engine.plans import SYSTEM_USER, Context, Plan, Write, may_steer, not_facilitator, refuse
 from bot.core.session import CANCELLED, END, FINISHED, SessionRecord
 from bot.core.summary import build_summary, revisit_date
 from bot.core.views import Lens, closed_report, header_card, question_card
@@ -70,7 +70,7 @@ def _advance(ctx: Context, lens: Lens, record: SessionRecord, event: Event, skip
         ]
     else:
         messages += [question_card(lens, new, target, CardMode.POST), header_card(lens, new, CardMode.UPDATE)]
-    return Plan(messages, Write.META, record=new, expected_version=record.version)
+    return SaveMove(new, record.version, messages)
 
 
 def _decision_tally(lens: Lens, question: Question, record: SessionRecord) -> str:
@@ -118,7 +118,7 @@ def back(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Plan:
         question_card(lens, new, previous, CardMode.POST),
         header_card(lens, new, CardMode.UPDATE),
     ]
-    return Plan(messages, Write.META, record=new, expected_version=record.version)
+    return SaveMove(new, record.version, messages)
 
 
 def cancel(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Plan:
@@ -133,7 +133,7 @@ def cancel(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Pla
         header_card(lens, new, CardMode.UPDATE, cancelled_by=name),
         Notice(lens.t("cancelled", name=name, days=ctx.session_ttl_days), Audience.CHANNEL),
     ]
-    return Plan(messages, Write.META, record=new, expected_version=record.version)
+    return SaveMove(new, record.version, messages)
 
 
 def cancelled_copy(record: SessionRecord, ctx: Context) -> SessionRecord:

@@ -6,10 +6,10 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
+from typing import TypeAlias
 
-from bot.core.dialogue.load import Dialogue
 from bot.core.dialogue.flow import Flow
+from bot.core.dialogue.load import Dialogue
 from bot.core.messages import Audience, Event, Message, Notice, Tone
 from bot.core.session import Answer, Note, SessionRecord, user_key
 from bot.core.views import Lens
@@ -43,32 +43,64 @@ class Context:
         return Lens(self.dialogue, self.flow, language)
 
 
-class Write(StrEnum):
-    NONE = "none"
-    CREATE = "create"  # a new check; fails if one runs already
-    REPLACE = "replace"  # restart: cancel ``replaces`` and create ``record``
-    ANSWER = "answer"
-    NOTE = "note"
-    META = "meta"  # facilitator move, version-checked
+# The plan kinds: what to write (if anything) and the messages to send once it is written.
 
 
 @dataclass
-class Plan:
+class Reply:
+    """Nothing to write: only messages (help, status, a refusal)."""
+
     messages: list[Message] = field(default_factory=list)
-    write: Write = Write.NONE
-    record: SessionRecord | None = None  # CREATE / REPLACE / META: the record to store
-    expected_version: int = 0  # META
-    replaces: str | None = None  # REPLACE
-    question_id: str = ""  # ANSWER / NOTE
-    user: str = ""  # ANSWER / NOTE: the user key
-    name: str | None = None  # display name to store (never when anonymous)
-    answer: Answer | None = None
-    toggle: int | None = None
-    note: Note | None = None
 
 
-def refuse(lens: Lens, key: str, **values: object) -> Plan:
-    return Plan([Notice(lens.t(key, **values), Audience.EPHEMERAL, Tone.REFUSAL)])
+@dataclass
+class CreateCheck:
+    """A new check; the store refuses it if one runs already."""
+
+    record: SessionRecord
+    messages: list[Message]
+
+
+@dataclass
+class ReplaceCheck:
+    """Restart: cancel the running check ``replaces`` and create ``record``, atomically."""
+
+    record: SessionRecord
+    replaces: str
+    messages: list[Message]
+
+
+@dataclass
+class RecordAnswer:
+    question_id: str
+    user: str  # the user key (a salted hash in an anonymous check)
+    name: str | None  # display name to store (never when anonymous)
+    answer: Answer
+    toggle: int | None = None  # multi choice: add/remove this one option
+
+
+@dataclass
+class AddNote:
+    question_id: str
+    user: str
+    name: str | None
+    note: Note
+
+
+@dataclass
+class SaveMove:
+    """A facilitator move, applied only if nobody moved the check since ``expected_version``."""
+
+    record: SessionRecord
+    expected_version: int
+    messages: list[Message]
+
+
+Plan: TypeAlias = Reply | CreateCheck | ReplaceCheck | RecordAnswer | AddNote | SaveMove
+
+
+def refuse(lens: Lens, key: str, **values: object) -> Reply:
+    return Reply([Notice(lens.t(key, **values), Audience.EPHEMERAL, Tone.REFUSAL)])
 
 
 def may_steer(ctx: Context, record: SessionRecord, event: Event) -> bool:

@@ -29,9 +29,9 @@ from bot.config import Settings, load_settings
 from bot.core.dialogue.load import load_dialogue
 from bot.core.messages import ChannelKey
 from bot.errors import ConfigError, StoreError
+from bot.runtime.web import ServerHandle, create_web_app, serve_in_thread
 from bot.service import CheckService
 from bot.store.store import Store
-from bot.runtime.web import ServerHandle, create_web_app, serve_in_thread
 from tests.conftest import free_port
 from tests.fakes.mattermost_api import FakeMattermost
 

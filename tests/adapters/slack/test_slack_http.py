@@ -24,8 +24,8 @@ from bot.adapters.slack.app import SlackAdapter, build_slack_adapter
 from bot.app import build_service
 from bot.config import Settings
 from bot.core.messages import ChannelKey, Event, Message, QuestionCard
-from bot.store.store import Store
 from bot.runtime.web import ServerHandle, create_web_app, serve_in_thread
+from bot.store.store import Store
 from tests.fakes.slack_api import TEAM_ID, FakeSlackApi, Posted
 from tests.fakes.slack_signing import SlackSender
 
