@@ -4,7 +4,7 @@
     /socialmedia-check start [nl|en] [--anonymous] [--quorum N]
     /socialmedia-check answer <n>[,<n>...] | <text>
     /socialmedia-check note <text>
-    /socialmedia-check status | next | back | skip | summary | cancel | help
+    /socialmedia-check status [repost] | next | back | skip | summary | cancel | help
     /socialmedia-check decide go|pilot|not-now   (facilitator, at the decision)
     /socialmedia-check restart [confirm]         (facilitator: abandon the running check, start anew)
 
@@ -85,6 +85,10 @@ def parse_command(text: str, user: str, user_name: str = "") -> Event | CommandE
     base = Event(kind, user=user, user_name=user_name)
     if kind is EventKind.START:
         return _parse_start(rest, base)
+    if kind is EventKind.STATUS and rest:
+        if rest.lower() not in ("repost", "opnieuw"):
+            return CommandError("bad_arguments", "status [repost]")
+        return _replace(base, confirm=True)  # post the open question again (a lost post, a buried thread)
     if kind is EventKind.RESTART:
         if rest and rest.lower() not in ("confirm", "bevestig"):
             return CommandError("bad_arguments", "restart [confirm]")

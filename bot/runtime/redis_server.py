@@ -97,7 +97,7 @@ class RedisProcess:
             if adopted is not None:
                 return adopted
         else:
-            raise ValueError("RedisProcess.start needs a port or unix_socket=True")
+            raise StoreError("RedisProcess.start needs a port or unix_socket=True")
 
         conf = data_dir / CONF_NAME
         conf.write_text(_config(data_dir, port=port, sock=sock, persistent=persistent), encoding="utf-8")

@@ -294,3 +294,23 @@ def test_simultaneous_next_clicks_advance_once(team: Team) -> None:
     assert team.current().view.number == 2, "advanced exactly once"
     moved = [r for r in results if any(isinstance(m, QuestionCard) and m.mode.value == "post" for m in r)]
     assert len(moved) == 1, "only one click posts the next question"
+
+
+def test_status_offers_to_post_the_open_question_again(team: Team) -> None:
+    team.say("anna", "start")
+    team.say("anna", "next")
+    shown = notices(team.say("bram", "status"))[0]
+    assert shown.actions and shown.actions[0].event is EventKind.STATUS and shown.actions[0].value == "confirm"
+    again = team.say("bram", "status repost")
+    cards = [m for m in again if isinstance(m, QuestionCard)]
+    assert len(cards) == 1 and cards[0].mode.value == "post"
+    assert cards[0].view.question_id == team.current().view.question_id
+    assert "again" in notices(again)[0].text
+    assert "status [repost]" in refusal(team.say("bram", "status everything"))
+
+
+def test_status_repost_in_dutch_and_by_its_button(team: Team) -> None:
+    team.say("anna", "start nl")
+    clicked = team.click("carla", kind=EventKind.STATUS, confirm=True)
+    assert [m for m in clicked if isinstance(m, QuestionCard)]
+    assert "opnieuw" in notices(clicked)[0].text

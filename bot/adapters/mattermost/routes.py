@@ -168,6 +168,7 @@ class MattermostAdapter:
         try:
             return self._service.ui(None)
         except Exception:
+            log.exception("no interface texts; answering with the built-in ones")
             return {}
 
     def _summary_notice(self, card: SummaryCard) -> Notice:

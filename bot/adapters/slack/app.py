@@ -32,7 +32,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.adapters.outbox import Outbox
 from bot.adapters.slack import blocks as sb
-from bot.adapters.slack import guard
+from bot.adapters.slack import guard, modals
 from bot.adapters.slack.context import Where, polite
 from bot.adapters.slack.outbound import SlackCallError as SlackCallError
 from bot.adapters.slack.outbound import SlackOutbound, web_client
@@ -268,7 +268,7 @@ class SlackAdapter:
             self._send(where, [self._stale(card.view.language if card else None)])
             return
         where.language = card.view.language
-        build = sb.answer_modal if action_id == sb.TEXT else sb.note_modal
+        build = modals.answer_modal if action_id == sb.TEXT else modals.note_modal
         view = build(card.view, where.channel, self._max_text)
         self.outbound.open_view(str(body.get("trigger_id", "")), view)
 

@@ -276,7 +276,17 @@ def _restart(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> P
 
 
 def _status(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Plan:
-    return Reply([Notice(status_text(lens, record), Audience.EPHEMERAL)])
+    """Where the check stands; with ``repost`` (or its button) the open question is posted again, in
+    the thread, for when a post was lost on the platform's side or is buried far up."""
+    if event.confirm:
+        return Reply(
+            [
+                question_card(lens, record, record.meta.state, CardMode.POST),
+                Notice(lens.t("reposted"), Audience.EPHEMERAL, Tone.SUCCESS, session_id=record.id),
+            ]
+        )
+    repost = Action(EventKind.STATUS, lens.t("repost_button"), "default", "confirm")
+    return Reply([Notice(status_text(lens, record), Audience.EPHEMERAL, actions=(repost,), session_id=record.id)])
 
 
 def _summary(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Plan:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.adapters.slack import blocks as sb
+from bot.adapters.slack import modals
 from bot.adapters.slack.summary import summary_messages
 from bot.core.messages import (
     Action,
@@ -200,11 +201,11 @@ def test_long_user_text_is_clipped_to_block_kit_limits() -> None:
 
 def test_modals_fit_slack_limits_and_carry_metadata() -> None:
     view = qview(kind="text", options=(), ui={**UI, "note_title": "A very long note title here!!"})
-    note = sb.note_modal(view, "C123", 1000)
+    note = modals.note_modal(view, "C123", 1000)
     assert check_view(note) == []
     assert note["callback_id"] == sb.NOTE_VIEW
     assert sb.Ref.decode(note["private_metadata"]) == sb.Ref("s" * 32, "strategy", channel="C123")
-    answer = sb.answer_modal(replace(view, kind="date"), "C123", 5000)
+    answer = modals.answer_modal(replace(view, kind="date"), "C123", 5000)
     assert check_view(answer) == []
     assert answer["blocks"][1]["element"]["max_length"] == 3000
 
