@@ -41,7 +41,7 @@ from bot.core.messages import (
     Tone,
 )
 from bot.core.numbers import is_ascii_number
-from bot.errors import ConfigError, PlatformError
+from bot.errors import ConfigError, PlatformError, StoreError
 from bot.ports import AdapterStore, ChatService
 from bot.runtime.http_types import HttpRequest, HttpResponse, Route
 
@@ -159,7 +159,10 @@ class MattermostAdapter:
                 ]
                 later = [m for m in messages if not _is_private(m)]
                 self._enqueue(channel, later, user_id)
-        except Exception:  # Redis down, a bug: a polite line, never a stack trace in the chat
+        except StoreError as exc:  # the dedup claim before the service: nothing was recorded
+            log.error("the slash command in %s was not run, the store is unavailable: %s", channel, exc)
+            inline = [Notice(render.t(self._safe_ui(), None, "store_down"), tone=Tone.ERROR)]
+        except Exception:  # a bug: a polite line, never a stack trace in the chat
             log.exception("the slash command failed in %s", channel)
             inline = [Notice(render.t(self._safe_ui(), None, "error_generic"), tone=Tone.ERROR)]
         return HttpResponse.json(200, render.command_response(inline, self._target(channel)))
@@ -190,6 +193,9 @@ class MattermostAdapter:
             if payload.get("type") == "dialog_submission":
                 return self._dialog_submission(payload)
             return self._button(payload)
+        except StoreError as exc:  # the dedup claim before the service: nothing was recorded
+            log.error("a Mattermost action was not recorded, the store is unavailable: %s", exc)
+            return HttpResponse.json(200, render.error_response(render.t(self._safe_ui(), None, "store_down")))
         except Exception:
             log.exception("a Mattermost action failed")
             return HttpResponse.json(200, render.error_response(render.t(self._safe_ui(), None, "error_generic")))

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 MAX_ID = 255  # Slack ids are short; anything longer is not one
 OUR_TYPES = ("block_actions", "view_submission", "view_closed")
+PASSED_THROUGH = ("url_verification", "ssl_check", "event_callback")  # Events API plumbing bolt answers itself
 
 
 def screen_http(request: HttpRequest, signing_secret: str) -> HttpResponse | None:
@@ -74,14 +75,20 @@ def problem(body: object) -> str | None:
     if "command" in body:
         return _command_problem(body)
     kind = body.get("type")
-    if kind not in OUR_TYPES:
-        return None  # url_verification, events, …: bolt answers those as before
-    for field in ("team", "channel", "container", "message", "enterprise"):
+    # bolt reads these fields as objects even to log a request it has no listener for
+    for field in ("team", "channel", "container", "message", "enterprise", "view", "event"):
         if body.get(field) is not None and not isinstance(body[field], dict):
             return f"{field} is a {type(body[field]).__name__}, not an object"
+    if kind not in OUR_TYPES:
+        if kind in PASSED_THROUGH:
+            return None  # bolt answers those as before
+        return f"a payload of type {str(kind)[:40]!r}, which this bot does not handle"
     for field in ("trigger_id", "response_url"):
         if body.get(field) is not None and not isinstance(body[field], str):
             return f"{field} is not a string"
+    urls = body.get("response_urls")
+    if urls is not None and not (isinstance(urls, list) and all(isinstance(u, dict) for u in urls)):
+        return "response_urls is not a list of objects"
     user = body.get("user")
     if not isinstance(user, dict) or not _is_id(user.get("id")):
         return "no usable user id"
