@@ -217,6 +217,8 @@ class WebServer:
         # Runs in waitress's loop thread, so no socket is closed under its select().
         socket_map: dict[int, Any] = self._server._map
         for channel in list(socket_map.values()):
+            if channel is self._server.trigger or channel is self._server:
+                continue  # closed once, below: a second os.close could hit a reused descriptor
             if isinstance(channel, HTTPChannel) and (channel.total_outbufs_len or channel.requests):
                 channel.close_when_flushed = True  # the loop closes it once the response is out
                 continue

