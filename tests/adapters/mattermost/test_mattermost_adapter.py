@@ -28,7 +28,7 @@ from bot.app import build_service
 from bot.config import Settings, load_settings
 from bot.core.dialogue.load import load_dialogue
 from bot.core.messages import ChannelKey
-from bot.errors import ConfigError, StoreError
+from bot.errors import ConfigError
 from bot.runtime.web import ServerHandle, create_web_app, serve_in_thread
 from bot.service import CheckService
 from bot.store.store import Store
