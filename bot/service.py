@@ -50,14 +50,6 @@ class WriteResultLike(Protocol):
     def count(self) -> int: ...
 
 
-class _NoCheck:
-    """The write result of a note that found no check."""
-
-    status = "closed"
-    record: SessionRecord | None = None
-    count = 0
-
-
 class SessionStore(Protocol):
     """What the service needs of the store (bot.store.store.Store implements it)."""
 
@@ -257,8 +249,8 @@ class CheckService:
                     messages += self._auto_advance(ctx, sid, plan.question_id)
                 return messages
             case AddNote():
-                if record is None:  # a note always belongs to a loaded check
-                    return [self._write_refusal(lens, _NoCheck(), event)]
+                if record is None:  # the engine plans a note only on a loaded check
+                    return [Notice(lens.t("no_check"), Audience.EPHEMERAL, Tone.REFUSAL)]
                 result = self._store.add_note(record.id, plan.note, plan.name)
                 if result.status != "ok":
                     return [self._write_refusal(lens, result, event)]
