@@ -208,7 +208,12 @@ class WebServer:
         if self._thread is None:
             self._close_in_loop()
             return True
-        self._server.trigger.pull_trigger(self._close_in_loop)
+        try:
+            self._server.trigger.pull_trigger(self._close_in_loop)
+        except OSError:
+            # waitress closes its whole socket map, the trigger included, when its loop ends; then
+            # there is nothing left to wake, only the thread to wait for.
+            log.warning("the server loop had already closed its sockets", exc_info=True)
         self._thread.join(timeout)
         self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
         return not self._thread.is_alive()
