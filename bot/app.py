@@ -25,14 +25,16 @@ from bot.errors import ConfigError
 from bot.ports import BackgroundJob
 from bot.runtime.http_types import Route
 from bot.service import CheckService, SessionStore
+from bot.store.keys import queue_of
 from bot.store.store import Store
 
 if TYPE_CHECKING:
+    from bot.runtime.scheduler import ReminderScheduler, Sender
     from bot.runtime.web import WebServer
 
 log = logging.getLogger(__name__)
 
-Mode = Literal["serve", "socket", "console"]
+Mode = Literal["serve", "socket", "console", "worker"]
 
 
 def load_app_dialogue(settings: Settings) -> Dialogue:
@@ -57,6 +59,9 @@ def build_service(settings: Settings, store: SessionStore, dialogue: Dialogue | 
         default_language=settings.default_language,
         max_text=settings.max_text,
         session_ttl_days=max(1, settings.session_ttl.days),
+        zone=settings.zone,
+        nudge_after=settings.nudge_after.total_seconds(),
+        summary_grace=settings.summary_grace.total_seconds(),
     )
 
 
@@ -93,6 +98,8 @@ class App:
         self._started = False
         self._stop_requested = threading.Event()
         self._console_chat: Callable[[], None] | None = None
+        self._senders: dict[str, Sender] = {}  # reminder queue -> the outbox that posts there
+        self.scheduler: ReminderScheduler | None = None
 
     # --- registry -------------------------------------------------------------------------------
 
@@ -160,6 +167,9 @@ class App:
         dialogue = load_app_dialogue(settings)
         self.service = build_service(settings, store, dialogue)
         routes = self._build_adapters(store, self.service)
+        if self._senders:  # every mode that can post runs the reminder scheduler
+            self.scheduler = self._build_scheduler(store, self.service)
+            self._jobs.insert(0, self.scheduler)
         for job in self._jobs:
             job.start()
             self._running_jobs.append(_Step(type(job).__name__, job.stop))
@@ -177,14 +187,30 @@ class App:
         self._base.append(_Step("private redis", lambda _left: private.stop()))
         return private.url
 
+    def _build_scheduler(self, store: Store, service: CheckService) -> ReminderScheduler:
+        from bot.runtime.scheduler import ReminderScheduler, SchedulerOptions
+
+        settings = self.settings
+        options = SchedulerOptions(
+            poll=settings.reminder_poll,
+            lease=settings.reminder_lease.total_seconds(),
+            attempts=settings.reminder_attempts,
+        )
+        log.info("reminders: serving %s", ", ".join(sorted(self._senders)))
+        return ReminderScheduler(store.reminders, service.followups, self._senders, options=options)
+
     def _build_adapters(self, store: Store, service: CheckService) -> list[Route]:
         settings = self.settings
         if self.mode == "console":
             from bot.adapters.console import ConsoleChat
             from bot.core.messages import ChannelKey
 
-            chat = ConsoleChat(service, ChannelKey("console", "local", self.console.channel), user=self.console.user)
+            key = ChannelKey("console", "local", self.console.channel)
+            chat = ConsoleChat(
+                service, key, user=self.console.user, settle=lambda job, channel: store.settle_outbox(job, str(channel))
+            )
             self._console_chat = chat.run
+            self._senders[queue_of(str(key))] = chat.outbox
             return []
         if self.mode == "socket":
             if not settings.slack_app_token or not settings.slack_bot_token:
@@ -193,6 +219,7 @@ class App:
 
             slack = build_slack_adapter(settings, service, store)
             self._adapters.append(_Step("slack", slack.close))
+            self._senders["slack"] = slack.outbox
             slack.start_socket_mode(block=False)
             return []  # socket mode serves the health checks only
         routes: list[Route] = []
@@ -201,8 +228,10 @@ class App:
 
             slack = build_slack_adapter(settings, service, store)
             self._adapters.append(_Step("slack", slack.close))
-            routes += slack.routes()
-            log.info("Slack enabled: POST /slack/events")
+            self._senders["slack"] = slack.outbox
+            if self.mode == "serve":
+                routes += slack.routes()
+                log.info("Slack enabled: POST /slack/events")
         if settings.mattermost_enabled:
             from bot.adapters.mattermost.routes import build_mattermost_adapter
 
@@ -214,8 +243,14 @@ class App:
                 mattermost.close()
 
             self._adapters.append(_Step("mattermost", stop_mattermost))
-            routes += mattermost.routes()
-            log.info("Mattermost enabled: POST /mattermost/command, /mattermost/actions")
+            self._senders["mattermost"] = mattermost.outbox
+            if self.mode == "serve":
+                routes += mattermost.routes()
+                log.info("Mattermost enabled: POST /mattermost/command, /mattermost/actions")
+        if self.mode == "worker":
+            if not self._senders:
+                raise ConfigError("the worker posts reminders: configure Slack and/or Mattermost (see the README)")
+            return []  # the worker serves the health checks only
         if not routes:
             log.warning(
                 "neither Slack (SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET) nor Mattermost "

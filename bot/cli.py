@@ -66,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     socket.set_defaults(run=_socket)
 
+    worker = sub.add_parser(
+        "worker",
+        help="only the reminder scheduler (revisits, check-ins, nudges, pending summaries) for the configured "
+        "platforms; /healthz, /readyz on PORT",
+    )
+    worker.set_defaults(run=_worker)
+
     mm_setup = sub.add_parser("mattermost-setup", help="create or update the slash command in Mattermost")
     mm_setup.add_argument("--team", required=True, help="the team's name (as in its URL)")
     mm_setup.set_defaults(run=_mattermost_setup)
@@ -108,6 +115,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _socket(args: argparse.Namespace) -> int:
     return _run_server("socket")
+
+
+def _worker(args: argparse.Namespace) -> int:
+    return _run_server("worker")
 
 
 def _run_server(mode: Mode) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -33,8 +33,15 @@ class Settings(BaseSettings):
     public_url: str | None = Field(None, alias="SMC_PUBLIC_URL")
     # None: INFO for the servers, WARNING for the console (it shares the terminal with the chat)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = Field(None, alias="SMC_LOG_LEVEL")
+    # --- reminders (bot.runtime.scheduler) ---------------------------------------------------
+    timezone: str = Field("UTC", alias="SMC_TIMEZONE")  # where "on 2027-06-01" comes back at 09:00
+    nudge_after: timedelta = Field(timedelta(days=2), alias="SMC_NUDGE_AFTER")
+    reminder_poll: float = Field(1.0, alias="SMC_REMINDER_POLL", ge=0.05, le=60)
+    reminder_lease: timedelta = Field(timedelta(seconds=60), alias="SMC_REMINDER_LEASE")
+    reminder_attempts: int = Field(8, alias="SMC_REMINDER_ATTEMPTS", ge=1, le=50)
+    summary_grace: timedelta = Field(timedelta(seconds=120), alias="SMC_SUMMARY_GRACE")
     # --- HTTP server ------------------------------------------------------------------------
-    port: int = Field(3000, alias="PORT", ge=1, le=65535)
+    port: int = Field(3000, alias="PORT", ge=0, le=65535)  # 0: any free port, logged at start-up
     host: str = Field("0.0.0.0", alias="HOST")
     # SIGTERM/SIGINT: how long requests in flight and queued posts get before the process exits
     shutdown_grace: timedelta = Field(timedelta(seconds=20), alias="SMC_SHUTDOWN_GRACE")
@@ -49,7 +56,9 @@ class Settings(BaseSettings):
     mattermost_command_token: str | None = Field(None, alias="MATTERMOST_COMMAND_TOKEN")
     mattermost_setup_token: str | None = Field(None, alias="MATTERMOST_SETUP_TOKEN")
 
-    @field_validator("session_ttl", "shutdown_grace", mode="before")
+    @field_validator(
+        "session_ttl", "shutdown_grace", "nudge_after", "reminder_lease", "summary_grace", mode="before"
+    )
     @classmethod
     def _plain_seconds(cls, value: object) -> object:
         # pydantic reads "3600" as an ISO 8601 duration and fails; plain seconds are documented.
@@ -64,7 +73,7 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 60 seconds (seconds, or ISO 8601 such as P30D)")
         return value
 
-    @field_validator("shutdown_grace")
+    @field_validator("shutdown_grace", "nudge_after", "reminder_lease", "summary_grace")
     @classmethod
     def _positive_grace(cls, value: timedelta) -> timedelta:
         if value.total_seconds() <= 0:
@@ -87,6 +96,23 @@ class Settings(BaseSettings):
         if value and not value.startswith("xapp-"):
             raise ValueError("must be an app-level token starting with xapp-")
         return value or None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone such as Europe/Amsterdam or UTC") from None
+        return value
+
+    @property
+    def zone(self) -> tzinfo:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.timezone)
 
     @property
     def admins(self) -> frozenset[str]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, tzinfo
 from typing import Protocol
 
 from bot.core.commands import CommandError, parse_command
@@ -18,6 +19,7 @@ from bot.core.dialogue.flow import Flow
 from bot.core.dialogue.load import Dialogue
 from bot.core.engine import dispatch as engine
 from bot.core.engine.dispatch import SYSTEM_USER, Context, Plan
+from bot.core.engine.moves import nudge
 from bot.core.engine.plans import AddNote, CreateCheck, RecordAnswer, ReplaceCheck, Reply, SaveMove
 from bot.core.messages import (
     Audience,
@@ -28,11 +30,14 @@ from bot.core.messages import (
     Message,
     Notice,
     QuestionCard,
+    SummaryCard,
     Tone,
 )
+from bot.core.reminders import Reminder
 from bot.core.session import FINISHED, Answer, Note, SessionMeta, SessionRecord
 from bot.core.views import question_card
 from bot.errors import StoreError
+from bot.followups import FollowUps, ReminderStoreLike
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +72,14 @@ class SessionStore(Protocol):
         toggle: int | None = None,
     ) -> WriteResultLike: ...
     def add_note(self, session_id: str, note: Note, name: str | None = None) -> WriteResultLike: ...
-    def save_meta(self, record: SessionRecord, expected_version: int) -> WriteResultLike: ...
-    def history(self, channel: str, limit: int = 20) -> list[SessionRecord]: ...
+    def save_meta(
+        self, record: SessionRecord, expected_version: int, reminders: Sequence[Reminder] = ()
+    ) -> WriteResultLike: ...
+    def history(self, channel: str, limit: int = 20, offset: int = 0) -> list[SessionRecord]: ...
+    def history_size(self, channel: str) -> int: ...
+    def record_checkin(self, session_id: str, question: str, user: str, choice: int) -> int: ...
+    @property
+    def reminders(self) -> ReminderStoreLike: ...
 
 
 class CheckService:
@@ -82,6 +93,9 @@ class CheckService:
         max_text: int = 1000,
         session_ttl_days: int = 30,
         clock: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
+        zone: tzinfo = UTC,
+        nudge_after: float = 2 * 86400.0,
+        summary_grace: float = 120.0,
     ) -> None:
         self.dialogue = dialogue
         self.flow = Flow(dialogue)  # one machine per dialogue definition, shared by every request
@@ -91,6 +105,10 @@ class CheckService:
         self._max_text = max_text
         self._ttl_days = session_ttl_days
         self._clock = clock
+        self._zone = zone
+        self._nudge_after = nudge_after
+        self._summary_grace = summary_grace
+        self.followups = FollowUps(store, self._context, self._start_like)
         # Immutable facts of a session (language, anonymity, salt, channel) let a button answer be
         # validated and recorded in one round trip. They never change, so caching them is safe
         # across replicas; a miss just costs one read.
@@ -133,6 +151,11 @@ class CheckService:
         return Notice(lens.t("store_down"), Audience.EPHEMERAL, Tone.ERROR)
 
     def _handle(self, channel: ChannelKey, event: Event) -> list[Message]:
+        if event.kind in _FOLLOW_UPS:
+            return self.followups.handle(channel, event)
+        return self._with_previous(self._handle_check(channel, event))
+
+    def _handle_check(self, channel: ChannelKey, event: Event) -> list[Message]:
         ctx = self._context(channel)
         if event.kind is EventKind.ANSWER and event.session_id and event.question_id:
             meta = self._metas.get(event.session_id)
@@ -174,6 +197,9 @@ class CheckService:
             default_language=self._default_language,
             max_text=self._max_text,
             session_ttl_days=self._ttl_days,
+            zone=self._zone,
+            nudge_after=self._nudge_after,
+            summary_grace=self._summary_grace,
         )
 
     def _remember(self, meta: SessionMeta) -> None:
@@ -228,13 +254,13 @@ class CheckService:
                 if result.status != "ok":  # another process started one a moment ago: show that one
                     shown = engine.plan(ctx, result.record, event)
                     return shown.messages if isinstance(shown, Reply) else []
-                self._remember(plan.record.meta)
+                self._started(ctx, plan.record)
                 return plan.messages
             case ReplaceCheck():
                 result = self._store.replace_running(plan.record, plan.replaces)
                 if result.status != "ok":
                     return [self._moved_notice(lens, result.record)]
-                self._remember(plan.record.meta)
+                self._started(ctx, plan.record)
                 return plan.messages
             case RecordAnswer():
                 sid = session_id or (record.id if record else "")
@@ -256,7 +282,7 @@ class CheckService:
                     return [self._write_refusal(lens, result, event)]
                 return engine.after_note(ctx, record, plan)
             case SaveMove():
-                result = self._store.save_meta(plan.record, plan.expected_version)
+                result = self._store.save_meta(plan.record, plan.expected_version, plan.reminders)
                 if result.status != "ok":
                     return [self._moved_notice(lens, result.record)]
                 return plan.messages
@@ -270,8 +296,35 @@ class CheckService:
         plan = engine.plan(ctx, record, system)
         if not isinstance(plan, SaveMove):
             return []
-        result = self._store.save_meta(plan.record, plan.expected_version)
+        result = self._store.save_meta(plan.record, plan.expected_version, plan.reminders)
         return plan.messages if result.status == "ok" else []  # someone else moved it on: fine
+
+    def _started(self, ctx: Context, record: SessionRecord) -> None:
+        """A new check is stored: remember it, and plan the nudge of its first question."""
+        self._remember(record.meta)
+        try:
+            self._store.reminders.schedule([nudge(ctx, record, record.meta.state)])
+        except StoreError:  # the check itself is stored; a lost nudge is no reason to refuse it
+            log.exception("could not schedule the first nudge of check %s", record.id)
+
+    def _start_like(self, channel: ChannelKey, event: Event) -> tuple[list[Message], bool]:
+        """Start a check (from a reminder's button); True when a new one was created."""
+        before = self._store.load_running(str(channel))
+        messages = self._handle_check(channel, event)
+        after = self._store.load_running(str(channel))
+        return messages, after is not None and (before is None or after.id != before.id)
+
+    def _with_previous(self, messages: list[Message]) -> list[Message]:
+        """Summaries show the channel's previous finished check beside them (one read, only for a summary)."""
+        out: list[Message] = []
+        for message in messages:
+            if isinstance(message, SummaryCard):
+                record = self._store.load(message.summary.session_id)
+                if record is not None:
+                    lens = self._context(None).lens(record.meta.language)
+                    message = replace(message, summary=self.followups.with_previous(lens, message.summary, record))
+            out.append(message)
+        return out
 
     def _write_refusal(self, lens: engine.Lens, result: WriteResultLike, event: Event) -> Notice:
         """The store refused a write because the check moved on or ended since it was read."""
@@ -290,6 +343,9 @@ class CheckService:
         if current is None or current.meta.status != "running":
             return Notice(lens.t("check_closed"), Audience.EPHEMERAL, Tone.REFUSAL)
         return Notice(lens.t("moved_concurrently", number=len(current.meta.path)), Audience.EPHEMERAL, Tone.REFUSAL)
+
+
+_FOLLOW_UPS = frozenset({EventKind.REVISIT, EventKind.REMINDERS, EventKind.REMINDER, EventKind.HISTORY})
 
 
 def _usable_user(user: object) -> bool:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, settings
 from bot.core.session import RUNNING, SessionMeta, SessionRecord
 from bot.errors import StoreError
 from bot.runtime.redis_server import RedisProcess, find_redis_server
+from bot.runtime.web import WebServer
 from bot.store.store import Store
 
 # Hypothesis: "ci" (CI=true) is deterministic and reproducible — the same examples every run, no
@@ -26,11 +27,28 @@ settings.register_profile("dev", max_examples=60, **_HYPOTHESIS_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+class LateServer:
+    """A web server bound first (port 0: the OS picks a free port and it is held from then on, so no
+    other process can take it) and given its application afterwards. For apps whose settings must
+    name the server's own URL (Mattermost's SMC_PUBLIC_URL: buttons call back there) before the adapter
+    behind the routes can be built."""
+
+    def __init__(self, host: str = "127.0.0.1", threads: int = 8) -> None:
+        self._app: Callable[..., Any] | None = None
+        self.server = WebServer(self._dispatch, host, 0, threads)
+        self.url = self.server.url
+
+    def _dispatch(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        assert self._app is not None, "serve() gives the server its app before it answers anything"
+        return self._app(environ, start_response)
+
+    def serve(self, app: Callable[..., Any]) -> WebServer:
+        self._app = app
+        return self.server.start()
+
+    def discard(self) -> None:
+        """Release the port of a server that was never started (building its app failed)."""
+        self.server.stop()
 
 
 def make_record(

@@ -28,7 +28,6 @@ import requests
 
 from bot.app import App
 from bot.config import load_settings
-from tests.conftest import free_port
 from tests.fakes.mattermost_api import FakeMattermost
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.slack_signing import SlackSender
@@ -41,6 +40,11 @@ COMMAND_TOKEN = "cmdtokenteamone"
 SECRET = "test-secret-for-mattermost-0123456789"
 SLACK_CHANNEL = "C0SOCKET1"
 _OWN_ENV = re.compile(r"^(SMC_|SLACK_|MATTERMOST_|REDIS_URL$|PORT$|HOST$)")
+# bot.runtime.web logs this once its socket listens; with PORT=0 it is how the test learns the port.
+_LISTENING = re.compile(r"listening on http://[^\s:]+:(\d+)")
+# Where Mattermost would reach the bot (behind a proxy, say). The test plays Mattermost itself and
+# sends the clicks to the process's real port; nothing calls this address.
+PUBLIC_URL = "https://bot.example.test"
 
 
 # --- the process ------------------------------------------------------------------------------
@@ -49,9 +53,21 @@ _OWN_ENV = re.compile(r"^(SMC_|SLACK_|MATTERMOST_|REDIS_URL$|PORT$|HOST$)")
 @dataclass
 class Bot:
     proc: subprocess.Popen[bytes]
-    port: int
     log_path: Path
     session: requests.Session = field(default_factory=requests.Session)
+    _port: int | None = None
+
+    @property
+    def port(self) -> int:
+        """The port the process bound itself (PORT=0: nobody can take it first), as its log says."""
+        if self._port is None:
+            deadline = time.monotonic() + WAIT
+            while (found := _LISTENING.search(self.log())) is None:
+                assert self.proc.poll() is None, f"the bot exited with {self.proc.returncode}:\n{self.log()}"
+                assert time.monotonic() < deadline, f"the bot never said where it listens:\n{self.log()}"
+                self.proc_wait(0.05)
+            self._port = int(found.group(1))
+        return self._port
 
     @property
     def url(self) -> str:
@@ -105,12 +121,11 @@ def launch(redis_url: str, tmp_path: Path) -> Iterator[Any]:
     started: list[Bot] = []
 
     def start(mode: str, **env: str) -> Bot:
-        port = int(env.pop("PORT", "0")) or free_port()
         values = {k: v for k, v in os.environ.items() if not _OWN_ENV.match(k)}
         values.update(
             REDIS_URL=redis_url,
             SMC_REDIS_PREFIX=f"app{uuid.uuid4().hex[:8]}",
-            PORT=str(port),
+            PORT="0",  # the child binds a free port itself and logs it (see Bot.port)
             HOST="127.0.0.1",
             SMC_LOG_LEVEL="INFO",
             PYTHONUNBUFFERED="1",
@@ -121,7 +136,7 @@ def launch(redis_url: str, tmp_path: Path) -> Iterator[Any]:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "bot.cli", mode], env=values, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
             )
-        bot = Bot(proc, port, log_path)
+        bot = Bot(proc, log_path)
         started.append(bot)
         return bot
 
@@ -167,14 +182,13 @@ def mattermost() -> Iterator[HoldingMattermost]:
     assert fake.violations == [], fake.violations
 
 
-def mattermost_env(fake: FakeMattermost, port: int) -> dict[str, str]:
+def mattermost_env(fake: FakeMattermost) -> dict[str, str]:
     return {
         "MATTERMOST_URL": fake.url,
         "MATTERMOST_BOT_TOKEN": fake.token,
         "MATTERMOST_COMMAND_TOKEN": COMMAND_TOKEN,
         "SMC_SECRET": SECRET,
-        "SMC_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "PORT": str(port),
+        "SMC_PUBLIC_URL": PUBLIC_URL,
     }
 
 
@@ -220,8 +234,7 @@ def action(post: dict[str, Any], action_id: str) -> dict[str, Any]:
 
 
 def test_serve_answers_health_checks_and_exits_0_on_sigterm(launch: Any, mattermost: HoldingMattermost) -> None:
-    port = free_port()
-    bot = launch("serve", **mattermost_env(mattermost, port))
+    bot = launch("serve", **mattermost_env(mattermost))
     bot.wait_ready()
     assert bot.get("/healthz").json() == {"status": "ok"}
     assert bot.get("/readyz").json() == {"status": "ready"}
@@ -239,8 +252,7 @@ def test_serve_with_no_platform_serves_health_checks_only(launch: Any) -> None:
 
 
 def test_sigterm_lets_the_request_in_flight_finish(launch: Any, mattermost: HoldingMattermost) -> None:
-    port = free_port()
-    bot = launch("serve", **mattermost_env(mattermost, port))
+    bot = launch("serve", **mattermost_env(mattermost))
     bot.wait_ready()
     assert command(bot, mattermost, "anna", "start").status_code == 200
     post = question_post(mattermost)
@@ -248,6 +260,7 @@ def test_sigterm_lets_the_request_in_flight_finish(launch: Any, mattermost: Hold
     # "Add a note" opens a dialog: the bot calls Mattermost while the click's request waits.
     entered, release = mattermost.hold("POST", r"/api/v4/actions/dialogs/open")
     note = action(post, "note")["integration"]
+    assert note["url"] == PUBLIC_URL + "/mattermost/actions"  # the button calls back to SMC_PUBLIC_URL
     click = {
         "user_id": "bram",
         "user_name": "Bram",
@@ -259,7 +272,9 @@ def test_sigterm_lets_the_request_in_flight_finish(launch: Any, mattermost: Hold
         "context": note["context"],
     }
     with ThreadPoolExecutor(max_workers=1) as pool:
-        in_flight: Future[requests.Response] = pool.submit(requests.post, note["url"], json=click, timeout=WAIT)
+        in_flight: Future[requests.Response] = pool.submit(
+            requests.post, bot.url + urlsplit(note["url"]).path, json=click, timeout=WAIT
+        )
         assert entered.wait(WAIT), bot.log()
 
         bot.terminate()
@@ -277,8 +292,7 @@ def test_sigterm_lets_the_request_in_flight_finish(launch: Any, mattermost: Hold
 
 
 def test_sigterm_sends_the_queued_posts_first(launch: Any, mattermost: HoldingMattermost) -> None:
-    port = free_port()
-    bot = launch("serve", **mattermost_env(mattermost, port))
+    bot = launch("serve", **mattermost_env(mattermost))
     bot.wait_ready()
     entered, release = mattermost.hold("POST", r"/api/v4/posts")
     assert command(bot, mattermost, "anna", "start").status_code == 200  # answered; the posts are queued
@@ -298,8 +312,7 @@ def test_sigterm_sends_the_queued_posts_first(launch: Any, mattermost: HoldingMa
 def test_a_platform_that_never_answers_cannot_hold_the_process_past_the_grace_period(
     launch: Any, mattermost: HoldingMattermost
 ) -> None:
-    port = free_port()
-    bot = launch("serve", SMC_SHUTDOWN_GRACE="PT1S", **mattermost_env(mattermost, port))
+    bot = launch("serve", SMC_SHUTDOWN_GRACE="PT1S", **mattermost_env(mattermost))
     bot.wait_ready()
     entered, release = mattermost.hold("POST", r"/api/v4/posts")
     try:
@@ -390,7 +403,7 @@ class RecordingJob:
 
 
 def test_background_jobs_start_after_the_adapters_and_stop_before_the_store(redis_url: str) -> None:
-    settings = load_settings({"REDIS_URL": redis_url, "PORT": str(free_port()), "HOST": "127.0.0.1"})
+    settings = load_settings({"REDIS_URL": redis_url, "PORT": "0", "HOST": "127.0.0.1"})
     app = App(settings, "serve")
     events: list[str] = []
     job = RecordingJob(events, app=app)

@@ -19,7 +19,7 @@ OWNERS = {
     "slack_sdk": {"bot/adapters/slack/"},
     "mattermostdriver": {"bot/adapters/mattermost/api.py"},
     "mattermostautodriver": {"bot/adapters/mattermost/api.py"},
-    "redis": {"bot/store/store.py", "bot/runtime/redis_server.py"},
+    "redis": {"bot/store/", "bot/runtime/redis_server.py"},
     "flask": {"bot/runtime/web.py"},
     "waitress": {"bot/runtime/web.py"},
     "matplotlib": {"bot/adapters/chart.py"},

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -41,7 +42,10 @@ class ConsoleChat:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     read: Callable[[str], str] = input
     language: str | None = None  # of the check last shown; the console's own phrases follow it
+    # told when a summary went out, so its durable outbox entry is not printed again later
+    settle: Callable[[str, ChannelKey], None] | None = None
     _outbox: Outbox | None = field(default=None, init=False, repr=False)
+    _reader: int | None = field(default=None, init=False, repr=False)  # the thread reading typed lines
 
     def run(self) -> None:
         self._print("socialmedia-check console — a local team chat. Type /help for the commands.")
@@ -51,6 +55,7 @@ class ConsoleChat:
         else:
             self._print("Resuming the running check.")
             self._render([card])
+        self._reader = threading.get_ident()
         while True:
             try:
                 line = self.read(f"{self.user}> ")
@@ -108,9 +113,19 @@ class ConsoleChat:
                 self._print, lambda: phrase(self.service.ui(self.language), "only_you", name=self.user)
             )
             self._outbox = Outbox(
-                port, MemoryRefs(), ui=self.service.ui, cards=self.service.question_card, workers=0, ref_wait=0
+                port,
+                MemoryRefs(),
+                ui=self.service.ui,
+                cards=self.service.question_card,
+                workers=0,
+                ref_wait=0,
+                settle=self.settle,
             )
         return self._outbox
 
     def _print(self, text: str) -> None:
+        if self._reader is not None and threading.get_ident() != self._reader:
+            # a reminder printed while the person is at the prompt: a fresh line, then the prompt again
+            print(f"\n{text}\n{self.user}> ", end="", file=self.out, flush=True)
+            return
         print(text, file=self.out, flush=True)

@@ -63,7 +63,9 @@ class ConsoleOutbound:
         return {"text": "\n" + question_text(view), "tally": "" if view.closed else tally_line(view)}
 
     def notice_body(self, channel: ChannelKey, notice: Notice) -> dict[str, Any]:
-        return {"text": notice.text}
+        """The text, and for each button its typed form (the console has no buttons)."""
+        typed = [f"  [{a.label}]  {a.command}" for a in notice.actions if a.command]
+        return {"text": "\n".join([notice.text, *typed])}
 
     def summary_bodies(self, channel: ChannelKey, summary: Summary, file_ids: Sequence[str]) -> list[dict[str, Any]]:
         return [{"text": "\n" + summary_text(summary) + "\n"}]

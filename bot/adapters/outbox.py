@@ -71,9 +71,12 @@ class Outbox:
         wait: Wait | None = None,
         sleep: Callable[[float], None] = time.sleep,
         ref_wait: float = REF_WAIT_MAX,
+        settle: Callable[[str, ChannelKey], None] | None = None,
     ) -> None:
-        """``workers=0`` delivers in the caller's thread (the console); without ``tally_store`` tally
-        changes are rendered and edited at once instead of being coalesced."""
+        """``workers=0`` delivers in the caller's thread (the console; one batch at a time, whichever
+        thread sends it); without ``tally_store`` tally changes are rendered and edited at once instead
+        of being coalesced. ``settle(job, channel)`` is told when a summary that has a durable outbox
+        entry (``SummaryCard.outbox_job``) went out, so the entry is not posted again."""
         self.port = port
         self._refs = refs
         self._ui = ui
@@ -95,21 +98,42 @@ class Outbox:
         self._languages: dict[str, str] = {}  # session id -> the check's language
         self._stopped = threading.Event()
         self._local = threading.local()  # .channel: the channel whose job this thread is running
+        self._settle = settle
+        self._inline = threading.RLock()  # workers=0: batches from several threads run one at a time
 
     @classmethod
     def for_service(
         cls, port: OutboundPort, service: ChatService, store: AdapterStore, *, window: float = 1.0, **options: Any
     ) -> Outbox:
         """The outbox of a chat adapter: refs and tally windows in the store, cards and texts from the service."""
-        return cls(port, store, ui=service.ui, cards=service.question_card, tally_store=store, window=window, **options)
+        return cls(
+            port,
+            store,
+            ui=service.ui,
+            cards=service.question_card,
+            tally_store=store,
+            window=window,
+            settle=lambda job, channel: store.settle_outbox(job, str(channel)),
+            **options,
+        )
 
     # --- public surface ------------------------------------------------------------------------
 
-    def send(self, channel: ChannelKey, messages: Message | Sequence[Message], *, reply: ReplyTo | None = None) -> None:
-        """Deliver ``messages`` to ``channel``, after everything sent to it before."""
+    def send(
+        self,
+        channel: ChannelKey,
+        messages: Message | Sequence[Message],
+        *,
+        reply: ReplyTo | None = None,
+        on_done: Callable[[str | None], None] | None = None,
+    ) -> None:
+        """Deliver ``messages`` to ``channel``, after everything sent to it before. ``on_done`` is
+        called once the batch is through: with None when all of it went out, else with why not."""
         batch = list(messages) if isinstance(messages, Sequence) else [messages]
         if batch:
-            self._submit(channel, partial(self._run, channel, batch, reply or ReplyTo()))
+            self._submit(channel, partial(self._run, channel, batch, reply or ReplyTo(), on_done))
+        elif on_done is not None:
+            on_done(None)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until every queued job and coalesced tally update went out (tests, shutdown)."""
@@ -154,21 +178,31 @@ class Outbox:
 
     def _submit(self, channel: ChannelKey, job: Callable[[], None]) -> None:
         if self._workers is None:
-            job()
+            with self._inline:
+                job()
         else:
             self._workers.submit(channel, job)
 
-    def _run(self, channel: ChannelKey, batch: list[Message], reply: ReplyTo) -> None:
+    def _run(
+        self, channel: ChannelKey, batch: list[Message], reply: ReplyTo, on_done: Callable[[str | None], None] | None
+    ) -> None:
         self._local.channel = channel
+        error: str | None = "the delivery stopped unexpectedly"
         try:
-            self._run_batch(channel, batch, reply)
+            error = self._run_batch(channel, batch, reply)
         finally:
             self._local.channel = None
+            if on_done is not None:
+                try:
+                    on_done(error)
+                except Exception:
+                    log.exception("the completion callback of a delivery to %s failed", channel)
 
-    def _run_batch(self, channel: ChannelKey, batch: list[Message], reply: ReplyTo) -> None:
+    def _run_batch(self, channel: ChannelKey, batch: list[Message], reply: ReplyTo) -> str | None:
+        """Deliver the batch; None when everything went out, else what went wrong first."""
         # Thread notices do not always name their check; the cards around them do.
         session = next((sid for m in batch if (sid := session_of(m))), None) or self._latest.get(channel)
-        failed = False
+        failed: str | None = None
         for message in batch:
             session = session_of(message) or session
             try:
@@ -180,14 +214,15 @@ class Outbox:
                 if exc.not_member and reply.hook is not None:
                     log.warning("the bot is not a member of %s; asking the user to invite it", channel)
                     self._say_privately(reply, phrase(self._ui_for(reply, session), "invite_hint", reply.language))
-                    return
+                    return f"not a member of the channel ({exc})"
                 log.exception("could not deliver a %s to %s", type(message).__name__, channel)
-                failed = True
-            except Exception:  # one failed message must not lose the rest of the batch
+                failed = failed or (f"not a member of the channel ({exc})" if exc.not_member else str(exc) or repr(exc))
+            except Exception as exc:  # one failed message must not lose the rest of the batch
                 log.exception("could not deliver a %s to %s", type(message).__name__, channel)
-                failed = True
+                failed = failed or repr(exc)
         if failed:
             self._tell_failure(channel, reply, session)
+        return failed
 
     def _remember(self, session: str, channel: ChannelKey, language: str | None) -> None:
         with self._guard:
@@ -329,6 +364,11 @@ class Outbox:
             first = self._call(self.port.post, channel, bodies[0], thread)
         for body in bodies[1:]:  # a very long summary continues in the thread of its first message
             self._call(self.port.post, channel, body, thread or first)
+        if card.outbox_job and self._settle is not None:
+            try:  # out: the durable entry that would post it later if this had failed is not needed
+                self._settle(card.outbox_job, channel)
+            except Exception:
+                log.exception("could not settle the outbox entry %s; the summary may be posted twice", card.outbox_job)
         if chart is not None and self.port.chart_mode == "after":
             try:  # the chart is a bonus: the text summary is already out
                 summary_chart.upload(self.port, channel, summary, chart, thread)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.adapters.chart_text import alt_text
 from bot.core.messages import ChannelKey, Summary
 from bot.core.render_text import phrase
 from bot.ports import OutboundPort
@@ -24,6 +25,6 @@ def draw(summary: Summary) -> bytes | None:
 
 def upload(port: OutboundPort, channel: ChannelKey, summary: Summary, png: bytes, thread: str | None) -> str:
     title = f"{phrase(summary.ui, 'chart_title', summary.language)} — {summary.title}"[:250]
-    alt = phrase(summary.ui, "chart_alt", summary.language)[:1000]
+    alt = alt_text(summary)  # the values themselves, for whoever cannot see the picture
     filename = f"socialmedia-check-{summary.session_id[:12]}.png"
     return port.upload_image(channel, png, filename, title, alt, thread)

@@ -7,6 +7,10 @@
     /socialmedia-check status [repost] | next | back | skip | summary | cancel | help
     /socialmedia-check decide go|pilot|not-now   (facilitator, at the decision)
     /socialmedia-check restart [confirm]         (facilitator: abandon the running check, start anew)
+    /socialmedia-check revisit in <duration> | on <date>
+    /socialmedia-check reminders [cancel <id>]
+    /socialmedia-check reminder <id> start | snooze <duration> | dismiss | answer <question> <n>
+    /socialmedia-check history [page]
 
 Dutch command words are accepted too (antwoord, notitie, volgende, terug, overslaan, ...).
 """
@@ -42,6 +46,32 @@ _WORDS: dict[str, EventKind] = {
     "annuleer": EventKind.CANCEL,
     "help": EventKind.HELP,
     "hulp": EventKind.HELP,
+    "revisit": EventKind.REVISIT,
+    "herzien": EventKind.REVISIT,
+    "herzie": EventKind.REVISIT,
+    "reminders": EventKind.REMINDERS,
+    "herinneringen": EventKind.REMINDERS,
+    "reminder": EventKind.REMINDER,
+    "remind": EventKind.REMINDER,
+    "herinnering": EventKind.REMINDER,
+    "history": EventKind.HISTORY,
+    "geschiedenis": EventKind.HISTORY,
+}
+
+# reminder <id> <verb> [...]: the verbs (and their Dutch words) -> the action's name
+_REMINDER_VERBS = {
+    "start": "start",
+    "new": "start",
+    "nieuw": "start",
+    "begin": "start",
+    "snooze": "snooze",
+    "uitstellen": "snooze",
+    "stel-uit": "snooze",
+    "dismiss": "dismiss",
+    "laten-vallen": "dismiss",
+    "negeer": "dismiss",
+    "answer": "answer",
+    "antwoord": "answer",
 }
 
 _DECISIONS = {
@@ -102,9 +132,63 @@ def parse_command(text: str, user: str, user_name: str = "") -> Event | CommandE
         if value is None:
             return CommandError("bad_arguments", "decide go | pilot | not-now")
         return _replace(base, value=value)
+    if kind in _FOLLOW_UPS:
+        return _FOLLOW_UPS[kind](rest, base)
     if rest and kind is not EventKind.HELP:
         return CommandError("bad_arguments", kind.value)
     return base
+
+
+def _parse_revisit(rest: str, base: Event) -> Event | CommandError:
+    if not rest:
+        return CommandError("revisit_usage")
+    return _replace(base, text=rest)
+
+
+def _parse_reminders(rest: str, base: Event) -> Event | CommandError:
+    if not rest:
+        return base
+    verb, _, target = rest.partition(" ")
+    target = target.strip().lower()
+    if verb.lower() not in ("cancel", "annuleer") or not target or " " in target:
+        return CommandError("bad_arguments", "reminders [cancel <id>]")
+    return _replace(base, value=f"cancel:{target}")
+
+
+def _parse_reminder(rest: str, base: Event) -> Event | CommandError:
+    usage = CommandError("bad_arguments", "reminder <id> start | snooze <duration> | dismiss")
+    parts = rest.split()
+    if len(parts) < 2:
+        return usage
+    target, verb = parts[0].lower(), _REMINDER_VERBS.get(parts[1].lower())
+    if verb is None:
+        return usage
+    more = parts[2:]
+    if verb == "snooze":
+        return _replace(base, value=f"snooze:{target}", text=" ".join(more)) if more else usage
+    if verb == "answer":
+        numbers = [parse_number(p) for p in more]
+        if len(numbers) != 2 or any(n is None for n in numbers):
+            return CommandError("bad_arguments", "reminder <id> answer <question> <n>")
+        return _replace(base, value=f"answer:{target}:{numbers[0]}:{numbers[1]}")
+    return usage if more else _replace(base, value=f"{verb}:{target}")
+
+
+def _parse_history(rest: str, base: Event) -> Event | CommandError:
+    if not rest:
+        return _replace(base, value="1")
+    page = parse_number(rest)
+    if page is None or page < 1:
+        return CommandError("bad_arguments", "history [page]")
+    return _replace(base, value=str(page))
+
+
+_FOLLOW_UPS = {
+    EventKind.REVISIT: _parse_revisit,
+    EventKind.REMINDERS: _parse_reminders,
+    EventKind.REMINDER: _parse_reminder,
+    EventKind.HISTORY: _parse_history,
+}
 
 
 def parse_choices(text: str) -> tuple[int, ...] | None:

@@ -54,6 +54,10 @@ class EventKind(StrEnum):
     SUMMARY = "summary"
     CANCEL = "cancel"
     HELP = "help"
+    REVISIT = "revisit"  # change when the channel's last decision comes back
+    REMINDERS = "reminders"  # list the channel's reminders (value "cancel:<id>": cancel one)
+    REMINDER = "reminder"  # act on a reminder: value "start:<id>", "snooze:<id>" (+ text), "dismiss:<id>", ...
+    HISTORY = "history"  # past checks of the channel (value: the page)
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class Action:
     label: str
     style: str = "default"  # default | primary | danger
     value: str = ""  # extra argument (e.g. "confirm")
+    command: str = ""  # the same action typed, for surfaces without buttons (the console)
 
 
 @dataclass(frozen=True)
@@ -214,6 +219,8 @@ class ThemeResult:
     questions: int
     answered: int
     disagreements: tuple[str, ...]  # question texts where the team disagrees
+    # each participant's mean on the theme's scale questions, sorted (no order that could name anyone)
+    scores: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -253,6 +260,27 @@ class DecisionView:
 
 
 @dataclass(frozen=True)
+class ThemeChange:
+    """One theme's mean in the channel's previous check and in this one (1..5, None: no score)."""
+
+    theme_id: str
+    title: str
+    before: float | None
+    now: float | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The channel's previous finished check, as the summary of a new one compares with it."""
+
+    session_id: str
+    decision_label: str
+    date_text: str  # when it finished, in the session's language
+    themes: tuple[ThemeChange, ...]
+    checkin: tuple[str, ...] = ()  # the pilot check-in answers kept with it, one line per question
+
+
+@dataclass(frozen=True)
 class Summary:
     session_id: str
     title: str
@@ -266,12 +294,17 @@ class Summary:
     participant_count: int
     anonymous: bool
     ui: Mapping[str, str] = field(default_factory=dict)
+    date_text: str = ""  # the day of the check (finished, or last moved), in the session's language
+    previous: Comparison | None = None  # the channel's previous finished check, when there is one
+    checkin: tuple[str, ...] = ()  # this check's own pilot check-in answers, one line per question
+    revisit_scheduled: bool = False  # a reminder will come back at decision.revisit
 
 
 @dataclass(frozen=True)
 class SummaryCard:
     summary: Summary
     audience: Audience
+    outbox_job: str = ""  # the durable outbox entry this post settles once it is out (bot.core.reminders)
 
 
 Message = Notice | HeaderCard | QuestionCard | TallyChanged | SummaryCard

@@ -9,6 +9,7 @@ from bot.core.report import (
     ChoiceRow,
     ConcernsSection,
     DecisionSection,
+    ListSection,
     ParticipantsSection,
     QuestionsSection,
     Section,
@@ -123,3 +124,5 @@ def _section_lines(section: Section) -> list[str]:
                 about = f"  ({note.question})" if note.question else ""
                 lines.append(f"  • {note.author + ': ' if note.author else ''}{note.text}{about}")
             return lines if section.rows else [*lines, f"  {section.empty}"]
+        case ListSection():
+            return [f"*{section.title}:*", *(f"  • {line}" for line in section.lines)]

@@ -137,7 +137,16 @@ class ConcernsSection:
     empty: str  # shown when there are no rows
 
 
-Section = DecisionSection | ParticipantsSection | ThemesSection | QuestionsSection | ConcernsSection
+@dataclass(frozen=True)
+class ListSection:
+    """A titled list of lines ready to print: the comparison with the previous check, the pilot check-in."""
+
+    key: str  # previous | checkin
+    title: str
+    lines: tuple[str, ...]
+
+
+Section = DecisionSection | ParticipantsSection | ThemesSection | QuestionsSection | ConcernsSection | ListSection
 
 
 @dataclass(frozen=True)
@@ -181,6 +190,7 @@ def build_report(summary: Summary) -> Report:
             _decision(summary, t),
             _participants(summary, t),
             ThemesSection(t("themes_header"), tuple(_theme(theme, t) for theme in summary.themes)),
+            *_follow_up(summary, t),
             QuestionsSection(t("answers_header"), tuple(_question(q, summary.anonymous, t) for q in summary.questions)),
             ConcernsSection(
                 t("concerns"),
@@ -210,8 +220,29 @@ def _decision(summary: Summary, t: _Labels) -> DecisionSection:
             rows.append(("domain", ", ".join(d.domain)))
     if d.reconsider:
         rows.append(("reconsider", d.reconsider))
-    rows.append(("revisit", d.revisit_text))
+    promise = summary.revisit_scheduled and d.revisit is not None
+    rows.append(("revisit", t("revisit_promise", date=d.revisit_text) if promise else d.revisit_text))
     return DecisionSection("", tuple(FieldRow(key, t(key), value) for key, value in rows), d.confirmed)
+
+
+def _follow_up(summary: Summary, t: _Labels) -> list[ListSection]:
+    """The comparison with the channel's previous check, and pilot check-in answers, when there are any."""
+    sections = []
+    previous = summary.previous
+    if previous is not None:
+        lines = [
+            t("previous_theme", theme=c.title, before=_mean_or_dash(c.before), now=_mean_or_dash(c.now))
+            for c in previous.themes
+        ]
+        title = t("previous_header", date=previous.date_text, decision=previous.decision_label)
+        sections.append(ListSection("previous", title, (*lines, *previous.checkin)))
+    if summary.checkin:
+        sections.append(ListSection("checkin", t("checkin_header"), summary.checkin))
+    return sections
+
+
+def _mean_or_dash(value: float | None) -> str:
+    return "–" if value is None else fmt_mean(value)
 
 
 def _participants(summary: Summary, t: _Labels) -> ParticipantsSection:

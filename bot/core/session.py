@@ -35,6 +35,7 @@ CANCELLED = "cancelled"
 
 ANSWER_PREFIX = "a|"
 NOTE_PREFIX = "n|"
+CHECKIN_PREFIX = "ci|"  # pilot check-in answers, kept with the finished check: ``\n<user key>\t<choice>`` each
 USERS_FIELD = "u"
 SEP = "|"
 
@@ -115,6 +116,7 @@ class SessionRecord:
     notes: list[Note] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # user key -> display name
     users: list[str] = field(default_factory=list)  # user keys in order of arrival
+    checkin: dict[str, dict[str, int]] = field(default_factory=dict)  # check-in question -> user key -> choice
 
     @property
     def id(self) -> str:
@@ -170,6 +172,9 @@ class SessionRecord:
                 for position, line in enumerate(_lines(raw)):
                     index, _, value = line.partition("\t")
                     per_user[record.users[int(index)]] = Answer.from_value(json.loads(value), float(position))
+            elif key.startswith(CHECKIN_PREFIX):
+                chosen = (line.partition("\t") for line in _lines(raw))
+                record.checkin[key[len(CHECKIN_PREFIX) :]] = {u: int(c) for u, _, c in chosen if c.isdigit()}
             elif key.startswith(NOTE_PREFIX):
                 data = json.loads(raw)
                 note = Note(

@@ -45,7 +45,14 @@ def build_summary(lens: Lens, record: SessionRecord) -> Summary:
         participant_count=len(participants),
         anonymous=record.meta.anonymous,
         ui=lens.ui,
+        date_text=lens.format_date(check_day(record)),
     )
+
+
+def check_day(record: SessionRecord) -> date:
+    """The day a check finished (or, while it runs, was last moved on)."""
+    meta = record.meta
+    return datetime.fromtimestamp(meta.finished_at or meta.updated_at or meta.created_at, tz=UTC).date()
 
 
 def _question_result(lens: Lens, record: SessionRecord, question: Question) -> QuestionResult:
@@ -90,6 +97,7 @@ def _theme_result(lens: Lens, record: SessionRecord, theme: str, questions: list
         questions=len(questions),
         answered=sum(1 for q in questions if record.answers_to(q.id)),
         disagreements=flagged,
+        scores=tuple(sorted(round(mean, 2) for mean in person_means)),
     )
 
 

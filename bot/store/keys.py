@@ -38,9 +38,37 @@ class Keys:
 
     def once(self, mark: str, secret: bytes) -> str:
         """A de-duplication mark; ``mark`` may name a user, so only its keyed hash is stored."""
-        digest = hmac.new(secret, mark.encode(), hashlib.sha256).hexdigest()[:32]
-        return f"{self.prefix}:once:{digest}"
+        return f"{self.prefix}:once:{_keyed(mark, secret)}"
+
+    def claim_window(self, mark: str, secret: bytes) -> str:
+        """When ``mark`` (a double-click guard, naming a user) was last accepted; keyed hash as in :meth:`once`."""
+        return f"{self.prefix}:win:{_keyed(mark, secret)}"
 
     def window(self, name: str) -> tuple[str, str]:
         """The lock and the dirty flag of one coalescing window (live tally edits)."""
         return f"{self.prefix}:lock:{name}", f"{self.prefix}:dirty:{name}"
+
+    # --- reminders (bot.store.reminders) ----------------------------------------------------------
+
+    def reminder(self, reminder_id: str) -> str:
+        """One hash per reminder (bot.core.reminders.Reminder.fields)."""
+        return f"{self.prefix}:rem:{reminder_id}"
+
+    def reminder_queue(self, queue: str) -> str:
+        """Sorted set of reminder ids by due time, one per queue (see :func:`queue_of`)."""
+        return f"{self.prefix}:remq:{queue}"
+
+    def channel_reminders(self, channel: str) -> str:
+        """Set of a channel's open reminder ids: its ``reminders`` list, and what ``purge`` removes."""
+        return f"{self.prefix}:remch:{channel}"
+
+
+def queue_of(channel: str) -> str:
+    """The schedule a channel's reminders wait in: one per platform, so only a process that serves the
+    platform claims them; a console channel has its own (only that console can print there)."""
+    platform = channel.partition(":")[0]
+    return channel if platform == "console" else platform
+
+
+def _keyed(mark: str, secret: bytes) -> str:
+    return hmac.new(secret, mark.encode(), hashlib.sha256).hexdigest()[:32]

@@ -7,6 +7,7 @@ cannot drift apart.
 from __future__ import annotations
 
 from bot.core.session import CANCELLED, FINISHED, NOTE_PREFIX, RUNNING
+from bot.store.reminder_scripts import ADD_REMINDER
 
 
 def _lua(source: str) -> str:
@@ -166,9 +167,11 @@ return seq
 """
 )
 
-# KEYS: session, pointer, refs, history.  ARGV: expected ver, meta, cur, status, ttl, sid, finished score
+# KEYS: session, pointer, refs, history.  ARGV: expected ver, meta, cur, status, ttl, sid, finished score,
+# then the reminders the move schedules (bot.store.reminders.ReminderStore.schedule_args), added with it.
 SAVE_META = _lua(
-    """
+    ADD_REMINDER
+    + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 if tonumber(redis.call('HGET', KEYS[1], 'ver') or '0') ~= tonumber(ARGV[1]) then
   return {'conflict', redis.call('HGETALL', KEYS[1])}
@@ -192,14 +195,16 @@ else
     end
   end
 end
+for i = 8, #ARGV, 4 do add_reminder(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]) end
 return {'ok', redis.call('HGETALL', KEYS[1])}
 """
 )
 
-# KEYS: history.  ARGV: limit, session-key prefix
+# KEYS: history.  ARGV: limit, session-key prefix, offset (newest first)
 HISTORY = """
 local out = {}
-for _, sid in ipairs(redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)) do
+local first = tonumber(ARGV[3] or '0')
+for _, sid in ipairs(redis.call('ZREVRANGE', KEYS[1], first, first + tonumber(ARGV[1]) - 1)) do
   local fields = redis.call('HGETALL', ARGV[2] .. sid)
   if #fields > 0 then table.insert(out, fields) end
 end
@@ -238,4 +243,16 @@ if redis.call('DEL', KEYS[2]) == 1 then
 end
 redis.call('DEL', KEYS[1])
 return 0
+"""
+
+# A double-click guard on an injected clock (bot.store.store.Store.claim_window): the mark holds the
+# time of the last accepted claim, so a refused claim never extends the window. The distance is
+# absolute: a replica whose clock lags can at worst let a double click count twice, never lock a user
+# out. KEYS: mark.  ARGV: now, window (seconds), ttl (whole seconds; only to clean the mark up).
+CLAIM_WINDOW = """
+local last = tonumber(redis.call('GET', KEYS[1]))
+local now = tonumber(ARGV[1])
+if last and math.abs(now - last) < tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+return 1
 """

@@ -7,6 +7,7 @@ Keys (``p`` = SMC_REDIS_PREFIX)::
     {p}:hist:{channel}  sorted set of finished sids, scored by finished time
     {p}:ref:{sid}       platform message ids kept beside a session
     {p}:once:{key}      delivery de-duplication
+    {p}:win:{key}       double-click guards: when a claim was last accepted (claim_window)
     {p}:lock:{key}      short locks
     {p}:dirty:{key}     "needs re-render" flags
 
@@ -19,8 +20,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -29,7 +29,9 @@ from redis.backoff import ExponentialBackoff
 from redis.commands.core import Script
 from redis.retry import Retry
 
+from bot.core.reminders import Reminder, State
 from bot.core.session import (
+    CHECKIN_PREFIX,
     Answer,
     Note,
     SessionRecord,
@@ -37,7 +39,9 @@ from bot.core.session import (
 )
 from bot.errors import StoreError
 from bot.store import scripts as lua
+from bot.store.errors import translated
 from bot.store.keys import Keys
+from bot.store.reminders import ReminderStore
 
 Status = Literal["ok", "stale", "closed", "missing", "conflict"]
 
@@ -55,15 +59,7 @@ class WriteResult:
         return self.status == "ok"
 
 
-@contextmanager
-def _translated(action: str) -> Iterator[None]:
-    """Redis errors leave the store as StoreError with a plain message."""
-    try:
-        yield
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        raise StoreError(f"Redis is unreachable ({action}): {exc}") from exc
-    except redis.RedisError as exc:
-        raise StoreError(f"Redis refused {action}: {exc}") from exc
+_translated = translated  # Redis errors leave the store as StoreError (bot.store.errors)
 
 
 def _record(reply: Sequence[str] | dict[str, str], what: str) -> SessionRecord | None:
@@ -101,6 +97,8 @@ class Store:
         self._set_ref: Script = client.register_script(lua.SET_REF)
         self._enter: Script = client.register_script(lua.COALESCE_ENTER)
         self._exit: Script = client.register_script(lua.COALESCE_EXIT)
+        self._claim_window: Script = client.register_script(lua.CLAIM_WINDOW)
+        self.reminders = ReminderStore(client, self._keys)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "smc", session_ttl: int = 30 * 86400) -> Store:
@@ -158,6 +156,8 @@ class Store:
             self._set_ref,
             self._enter,
             self._exit,
+            self._claim_window,
+            *self.reminders.scripts(),
         )
         with _translated("script load"):
             for script in scripts:
@@ -243,8 +243,11 @@ class Store:
             )
         return _write_result(reply, session_id)
 
-    def save_meta(self, record: SessionRecord, expected_version: int) -> WriteResult:
-        """A facilitator move: rewrite meta/cur/status if nobody moved since ``expected_version``."""
+    def save_meta(
+        self, record: SessionRecord, expected_version: int, reminders: Sequence[Reminder] = ()
+    ) -> WriteResult:
+        """A facilitator move: rewrite meta/cur/status if nobody moved since ``expected_version``;
+        the ``reminders`` it causes are scheduled in the same atomic step (those that exist are kept)."""
         meta = record.meta
         fields = record.meta_fields()
         finished_at = meta.finished_at if meta.finished_at is not None else time.time()
@@ -264,17 +267,32 @@ class Store:
                     self._ttl,
                     record.id,
                     repr(float(finished_at)),
+                    *self.reminders.schedule_args(reminders),
                 ],
             )
         return _write_result(reply, record.id)
 
-    def history(self, channel: str, limit: int = 20) -> list[SessionRecord]:
-        """Finished checks of ``channel``, newest first."""
+    def history(self, channel: str, limit: int = 20, offset: int = 0) -> list[SessionRecord]:
+        """Finished checks of ``channel``, newest first, skipping the ``offset`` newest."""
         if limit <= 0:
             return []
         with _translated("history"):
-            rows = self._history(keys=[self._history_key(channel)], args=[int(limit), self._session_key("")])
+            rows = self._history(
+                keys=[self._history_key(channel)], args=[int(limit), self._session_key(""), max(0, int(offset))]
+            )
         return [rec for row in rows if (rec := _record(row, f"in the history of {channel}")) is not None]
+
+    def history_size(self, channel: str) -> int:
+        with _translated("history size"):
+            return int(self._r.zcard(self._history_key(channel)))
+
+    def settle_outbox(self, job_id: str, channel: str) -> None:
+        """A summary went out inline: its durable outbox entry (a reminder of kind summary) is done."""
+        self.reminders.settle(job_id, channel, State.DONE)
+
+    def record_checkin(self, session_id: str, question: str, user: str, choice: int) -> int:
+        """A pilot check-in answer kept with the (finished) check; -1 when the check is gone."""
+        return self.reminders.record_checkin(self._session_key(session_id), CHECKIN_PREFIX + question, user, choice)
 
     # --- refs and coordination ----------------------------------------------------------------
 
@@ -293,6 +311,17 @@ class Store:
         with _translated("claim_once"):
             mark = self._keys.once(key, self._once_secret())
             return bool(self._r.set(mark, "1", nx=True, ex=int(ttl_seconds)))
+
+    def claim_window(self, key: str, now: float, seconds: float) -> bool:
+        """True unless ``key`` was last accepted within ``seconds`` of ``now`` (a double-click guard).
+
+        ``now`` comes from the caller's clock (epoch seconds, comparable across replicas), so tests move
+        time instead of waiting; a refused claim does not extend the window. The mark expires on its own
+        well after any window (Redis time), only to clean up."""
+        with _translated("claim_window"):
+            mark = self._keys.claim_window(key, self._once_secret())
+            ttl = 60 + int(seconds * 10)
+            return bool(self._claim_window(keys=[mark], args=[repr(float(now)), float(seconds), ttl]))
 
     def coalesce_enter(self, key: str, ttl_ms: int) -> bool:
         """Open a coalescing window for ``key``: True for the leader (deliver now), else mark it dirty."""

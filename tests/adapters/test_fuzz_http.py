@@ -33,7 +33,7 @@ from bot.app import build_service
 from bot.config import Settings, load_settings
 from bot.runtime.web import ServerHandle, create_web_app, serve_in_thread
 from bot.store.store import Store
-from tests.conftest import free_port
+from tests.conftest import LateServer
 from tests.fakes.mattermost_api import FakeMattermost
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.slack_signing import SlackSender
@@ -254,19 +254,23 @@ class MattermostEnv:
 @pytest.fixture
 def mattermost(store: Store, redis_client: redis.Redis) -> Iterator[MattermostEnv]:
     with FakeMattermost() as fake:
-        port = free_port()
-        config = load_settings(
-            {
-                "MATTERMOST_URL": fake.url,
-                "MATTERMOST_BOT_TOKEN": fake.token,
-                "MATTERMOST_COMMAND_TOKEN": MM_TOKEN,
-                "SMC_SECRET": MM_SECRET,
-                "SMC_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            }
-        )
-        service = build_service(config, store)
-        adapter = build_mattermost_adapter(config, service, store, coalesce_window=0.2)
-        server: ServerHandle = serve_in_thread(create_web_app(adapter.routes(), store.ping), "127.0.0.1", port)
+        bound = LateServer()  # bound first: buttons call back to SMC_PUBLIC_URL, the server's own URL
+        try:
+            config = load_settings(
+                {
+                    "MATTERMOST_URL": fake.url,
+                    "MATTERMOST_BOT_TOKEN": fake.token,
+                    "MATTERMOST_COMMAND_TOKEN": MM_TOKEN,
+                    "SMC_SECRET": MM_SECRET,
+                    "SMC_PUBLIC_URL": bound.url,
+                }
+            )
+            service = build_service(config, store)
+            adapter = build_mattermost_adapter(config, service, store, coalesce_window=0.2)
+        except BaseException:
+            bound.discard()
+            raise
+        server: ServerHandle = bound.serve(create_web_app(adapter.routes(), store.ping))
         session = requests.Session()
         form = {
             "team_id": TEAM,

@@ -52,6 +52,7 @@ class Call:
     body: bytes
     status: int = 200
     response: dict[str, Any] = field(default_factory=dict)
+    response_headers: dict[str, str] = field(default_factory=dict)  # what the fake answered besides the body
     at: float = 0.0  # the fake's clock (time.monotonic() unless injected) when received
 
     @property
@@ -253,7 +254,7 @@ class FakeSlackApi(LoopbackServer):
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         call = Call(method=method, params=params, headers=headers, body=body, at=self._clock())
         status, payload, extra = self._answer(call)
-        call.status, call.response = status, payload
+        call.status, call.response, call.response_headers = status, payload, dict(extra)
         self._record(call)
         release: threading.Event | None = None
         with self._lock:

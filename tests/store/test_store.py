@@ -545,3 +545,69 @@ def test_simultaneous_moves_one_wins(store: Store, record_factory: Factory) -> N
     assert statuses == ["conflict", "ok"]
     loaded = store.load(record.id)
     assert loaded is not None and loaded.version == 1 and loaded.meta.state in ("q2", "q3")
+
+
+# --- double-click guards on an injected clock ---------------------------------------------------------
+
+
+def test_claim_window_refuses_a_claim_within_the_window_and_accepts_one_after(store: Store) -> None:
+    t = 1_700_000_000.0
+    assert store.claim_window("toggle:U1:s:q:2", t, 1.0) is True
+    assert store.claim_window("toggle:U1:s:q:2", t + 0.4, 1.0) is False, "a double click"
+    assert store.claim_window("toggle:U1:s:q:2", t + 0.99, 1.0) is False
+    assert store.claim_window("toggle:U1:s:q:1", t + 0.5, 1.0) is True, "another option: its own guard"
+    assert store.claim_window("toggle:U2:s:q:2", t + 0.5, 1.0) is True, "another user: their own guard"
+    assert store.claim_window("toggle:U1:s:q:2", t + 1.0, 1.0) is True, "the window has passed"
+    assert store.claim_window("toggle:U1:s:q:2", t + 1.5, 1.0) is False, "counted from the last accepted claim"
+
+
+def test_a_refused_claim_does_not_extend_the_window(store: Store) -> None:
+    t = 5_000.0
+    assert store.claim_window("k", t, 2.0) is True
+    for step in (0.5, 1.0, 1.5, 1.9):  # rapid clicks, each within 2 s of the first
+        assert store.claim_window("k", t + step, 2.0) is False
+    assert store.claim_window("k", t + 2.0, 2.0) is True  # 2 s after the accepted one, not after the last click
+
+
+def test_claim_window_tolerates_a_lagging_clock_without_locking_anyone_out(store: Store) -> None:
+    """Replicas' clocks differ a little: a claim stamped earlier than the mark is measured by distance."""
+    t = 10_000.0
+    assert store.claim_window("k", t, 1.0) is True
+    assert store.claim_window("k", t - 0.5, 1.0) is False  # a replica half a second behind: still the double click
+    assert store.claim_window("k", t - 30.0, 1.0) is True  # far behind: accepted, never a lock-out
+
+
+def test_claim_window_holds_across_store_instances(redis_url: str, store: Store) -> None:
+    other = Store.from_url(redis_url, prefix=PREFIX)
+    try:
+        assert store.claim_window("mm:click:abc", 100.0, 2.0) is True
+        assert other.claim_window("mm:click:abc", 101.0, 2.0) is False
+        assert other.claim_window("mm:click:abc", 102.0, 2.0) is True
+        assert store.claim_window("mm:click:abc", 103.0, 2.0) is False
+    finally:
+        other.close()
+
+
+def test_claim_window_marks_clean_up_and_name_no_user(store: Store, redis_client: redis.Redis) -> None:
+    store.claim_window("slack:toggle:U0SECRETUSER:sid:strategy:3", 1.0, 1.0)
+    names = redis_client.keys(f"{PREFIX}:*")
+    marks = [n for n in names if n.startswith(f"{PREFIX}:win:")]
+    assert len(marks) == 1, names
+    assert not [n for n in names if "U0SECRETUSER" in n or "toggle" in n], names
+    assert 1 < redis_client.ttl(marks[0]) <= 70  # generous against a 1 s window, but it does expire
+
+
+def test_claim_window_is_one_round_trip(counting_store: Store) -> None:
+    counting_store.claim_window("warm", 0.0, 1.0)  # connection, dedup secret and script loaded
+    before = CountingConnection.sent
+    counting_store.claim_window("k", 0.0, 1.0)
+    assert CountingConnection.sent - before == 1
+
+
+def test_claim_window_on_a_dead_redis_is_a_store_error(tmp_path: Path) -> None:
+    dead = Store.from_url(f"unix://{tmp_path / 'nobody.sock'}")
+    try:
+        with pytest.raises(StoreError, match="unreachable"):
+            dead.claim_window("x", 0.0, 1.0)
+    finally:
+        dead.close()

@@ -20,7 +20,8 @@ import hmac
 import json
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -51,7 +52,7 @@ PLATFORM = "mattermost"
 COMMAND_PATH = "/mattermost/command"
 ACTIONS_PATH = "/mattermost/actions"
 MAX_REQUEST = 64 * 1024
-DOUBLE_CLICK_SECONDS = 2
+DOUBLE_CLICK_SECONDS = 2  # the same signed button clicked again by the same user within this counts once
 DEDUP_SECONDS = 86400
 
 
@@ -69,14 +70,18 @@ class MattermostAdapter:
         *,
         workers: int = 4,
         coalesce_window: float = 1.0,
+        clock: Callable[[], float] = time.time,
         **outbox: Any,
     ) -> None:
+        """``clock``: epoch seconds for the double-click guard (comparable across replicas, so not
+        monotonic); ``outbox``: options of :class:`~bot.adapters.outbox.Outbox`."""
         require_settings(settings)
         assert settings.secret and settings.public_url
         self._settings = settings
         self._service = service
         self._store = store
         self._api = api
+        self._clock = clock
         self._signer = ContextSigner(settings.secret)
         self._tokens = tuple(tok.encode() for tok in settings.mattermost_command_tokens)
         self.action_url = settings.public_url.rstrip("/") + ACTIONS_PATH
@@ -225,7 +230,8 @@ class MattermostAdapter:
         action = ctx.get("a", "")
         if action in ("dlganswer", "dlgnote"):  # opens a dialog, records nothing yet
             return self._open_dialog(channel, ctx, trigger, user_id, user_name)
-        if not self._store.claim_once(f"mm:click:{_digest(user_id, signature)}", DOUBLE_CLICK_SECONDS):
+        if not self._store.claim_window(f"mm:click:{_digest(user_id, signature)}", self._clock(), DOUBLE_CLICK_SECONDS):
+            log.info("dropped a double click on a Mattermost button")
             return HttpResponse.json(200, {})
         event = self._event_of(ctx, user_id, user_name)
         if event is None:
@@ -380,6 +386,7 @@ def build_mattermost_adapter(
     workers: int = 4,
     coalesce_window: float = 1.0,
     login: bool = True,
+    clock: Callable[[], float] = time.time,
     **outbox: Any,
 ) -> MattermostAdapter:
     """The adapter for ``settings`` (MATTERMOST_URL + MATTERMOST_BOT_TOKEN); checks the token once."""
@@ -388,7 +395,7 @@ def build_mattermost_adapter(
     assert settings.mattermost_url and settings.mattermost_bot_token
     client = api or MattermostApi(settings.mattermost_url, settings.mattermost_bot_token)
     adapter = MattermostAdapter(
-        settings, service, store, client, workers=workers, coalesce_window=coalesce_window, **outbox
+        settings, service, store, client, workers=workers, coalesce_window=coalesce_window, clock=clock, **outbox
     )
     if login:
         client.login()

@@ -13,6 +13,7 @@ from bot.core.report import (
     ChoiceRow,
     ConcernsSection,
     DecisionSection,
+    ListSection,
     ParticipantsSection,
     QuestionsSection,
     Report,
@@ -73,6 +74,8 @@ def _section_parts(section: Section) -> list[str]:
                 about = f" _({one_line(note.question, LABEL)})_" if note.question else ""
                 parts.append(f"- {who}{one_line(note.text, TEXT)}{about}")
             return parts if section.rows else [*parts, neutralise(section.empty)]
+        case ListSection():
+            return [*title, *(f"- {one_line(line, TEXT)}" for line in section.lines)]
     return []
 
 

@@ -20,6 +20,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -36,6 +37,7 @@ from bot.adapters.slack import guard, modals
 from bot.adapters.slack.context import Where, polite
 from bot.adapters.slack.outbound import SlackCallError as SlackCallError
 from bot.adapters.slack.outbound import SlackOutbound, web_client
+from bot.adapters.slack.retry import Sleep
 from bot.config import Settings
 from bot.core.messages import (
     Event,
@@ -67,16 +69,21 @@ class SlackAdapter:
         store: AdapterStore,
         *,
         coalesce_window: float = 1.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Sleep | None = None,
         **outbox: Any,
     ) -> None:
-        """``outbox``: options of :class:`~bot.adapters.outbox.Outbox` (``workers``, ``wait`` for retries)."""
+        """``clock``: epoch seconds for the double-click guard (shared by replicas, so not monotonic);
+        ``sleep``: waits out a 429's ``Retry-After`` (default ``time.sleep``); ``outbox``: options of
+        :class:`~bot.adapters.outbox.Outbox` (``workers``, ``wait`` for retries)."""
         if not settings.slack_bot_token:
             raise ConfigError("SLACK_BOT_TOKEN: required for the Slack adapter")
         self._settings = settings
         self._service = service
         self._store = store
         self._max_text = settings.max_text
-        self.client = web_client(settings.slack_bot_token, settings.slack_api_url)
+        self._clock = clock
+        self.client = web_client(settings.slack_bot_token, settings.slack_api_url, sleep=sleep)
         self.outbound = SlackOutbound(self.client)
         self._executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack")
         try:
@@ -244,8 +251,9 @@ class SlackAdapter:
             event = replace(base, choices=_numbers([chosen]))
         elif action_id.startswith(sb.TOGGLE + ":"):
             # A double click must not undo itself: one toggle per user and option within a moment.
-            once = f"slack:toggle:{where.user}:{ref.session_id}:{ref.question_id}:{ref.number}"
-            if not self._store.claim_once(once, TOGGLE_GUARD_SECONDS):
+            guard_key = f"slack:toggle:{where.user}:{ref.session_id}:{ref.question_id}:{ref.number}"
+            if not self._store.claim_window(guard_key, self._clock(), TOGGLE_GUARD_SECONDS):
+                log.info("dropping a double click on a multi-choice option")
                 return []
             event = replace(base, choices=(ref.number,), toggle=True)
         elif action_id == sb.MULTI:
@@ -259,8 +267,8 @@ class SlackAdapter:
                 kind = EventKind(ref.kind)
             except ValueError:
                 return [self._stale(None)]
-            value = ref.value if kind is EventKind.DECIDE else ""
-            event = replace(base, kind=kind, confirm=ref.value == "confirm", value=value)
+            confirm = ref.value == "confirm"
+            event = replace(base, kind=kind, confirm=confirm, value="" if confirm else ref.value)
         else:
             log.warning("unknown Slack action %s", action_id)
             return []
@@ -363,8 +371,15 @@ class SlackAdapter:
         return self._store.get_ref(session_id, name)
 
 
-def build_slack_adapter(settings: Settings, service: ChatService, store: AdapterStore) -> SlackAdapter:
-    return SlackAdapter(settings, service, store)
+def build_slack_adapter(
+    settings: Settings,
+    service: ChatService,
+    store: AdapterStore,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Sleep | None = None,
+) -> SlackAdapter:
+    return SlackAdapter(settings, service, store, clock=clock, sleep=sleep)
 
 
 # --- payload helpers --------------------------------------------------------------------------------

@@ -13,10 +13,11 @@ from typing import Any, Literal
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot.adapters.outbox import OutboundError
 from bot.adapters.slack import blocks as sb
+from bot.adapters.slack.retry import RetryAfterHandler, Sleep
 from bot.adapters.slack.summary import summary_messages
 from bot.core.messages import ChannelKey, HeaderCard, Notice, QuestionView, Summary
 
@@ -31,13 +32,14 @@ class SlackCallError(OutboundError):
     """A Web API call failed; ``code`` is Slack's error code (``not_in_channel``, ...) when it gave one."""
 
 
-def web_client(token: str, base_url: str | None = None) -> WebClient:
+def web_client(token: str, base_url: str | None = None, sleep: Sleep | None = None) -> WebClient:
+    """``sleep``: how a 429's ``Retry-After`` is waited out (default ``time.sleep``; tests record it)."""
     return WebClient(
         token=token,
         base_url=base_url or "https://slack.com/api/",
         retry_handlers=[
             ConnectionErrorRetryHandler(),
-            RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+            RetryAfterHandler(RATE_LIMIT_RETRIES, sleep=sleep),
         ],
         logger=logging.getLogger("bot.adapters.slack.app.sdk"),
     )

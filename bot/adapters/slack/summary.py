@@ -30,6 +30,7 @@ from bot.core.report import (
     ChoiceRow,
     ConcernsSection,
     DecisionSection,
+    ListSection,
     ParticipantsSection,
     QuestionRow,
     QuestionsSection,
@@ -85,6 +86,8 @@ def _section_blocks(part: Section) -> list[Block]:
                 f"• {esc(n.question)}: {esc(n.text)}" + (f" — _{esc(n.author)}_" if n.author else "") for n in part.rows
             ]
             return title + [section(chunk) for chunk in pack(notes or [f"_{esc(part.empty)}_"])]
+        case ListSection():
+            return title + [section(chunk) for chunk in pack([f"• {esc(line)}" for line in part.lines])]
     return []
 
 

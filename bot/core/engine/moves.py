@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 from bot.core import tally
 from bot.core.dialogue.load import Question
 from bot.core.engine.plans import SYSTEM_USER, Context, Plan, SaveMove, may_steer, not_facilitator, refuse
 from bot.core.messages import Audience, CardMode, Event, Message, Notice, SummaryCard, Tone
+from bot.core.reminders import Kind, Reminder, State, finish_reminders, for_check
 from bot.core.session import CANCELLED, END, FINISHED, SessionRecord
 from bot.core.summary import build_summary, revisit_date
 from bot.core.views import Lens, closed_report, header_card, question_card
@@ -62,15 +64,35 @@ def _advance(ctx: Context, lens: Lens, record: SessionRecord, event: Event, skip
         question_card(lens, new, current, CardMode.UPDATE),
         Notice(closed_report(lens, new, current), Audience.THREAD),
     ]
+    reminders: list[Reminder]
     if target == END:
+        reminders = finish_reminders(
+            channel=new.meta.channel,
+            session_id=new.id,
+            decision=new.meta.decision,
+            revisit=date.fromisoformat(new.meta.revisit) if new.meta.revisit else None,
+            now=ctx.now.timestamp(),
+            zone=ctx.zone,
+            summary_grace=ctx.summary_grace,
+        ) + [nudge(ctx, new, current, done=True)]
+        summary = replace(build_summary(lens, new), revisit_scheduled=any(r.kind is Kind.REVISIT for r in reminders))
         messages += [
             Notice(lens.t("finished"), Audience.THREAD, Tone.SUCCESS),
-            SummaryCard(build_summary(lens, new), Audience.CHANNEL),
+            SummaryCard(summary, Audience.CHANNEL, outbox_job=reminders[0].id),
             header_card(lens, new, CardMode.UPDATE),
         ]
     else:
+        reminders = [nudge(ctx, new, target), nudge(ctx, new, current, done=True)]
         messages += [question_card(lens, new, target, CardMode.POST), header_card(lens, new, CardMode.UPDATE)]
-    return SaveMove(new, record.version, messages)
+    return SaveMove(new, record.version, messages, reminders)
+
+
+def nudge(ctx: Context, record: SessionRecord, question_id: str, done: bool = False) -> Reminder:
+    """The one nudge a question gets if it is still open SMC_NUDGE_AFTER from now (same id every time);
+    ``done``: the check left the question, so its nudge is settled (and never comes for it again)."""
+    due = ctx.now.timestamp() + ctx.nudge_after
+    planned = for_check(Kind.NUDGE, record.meta.channel, record.id, due, question_id)
+    return replace(planned, state=State.DONE) if done else planned
 
 
 def _decision_tally(lens: Lens, question: Question, record: SessionRecord) -> str:
@@ -118,7 +140,7 @@ def back(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Plan:
         question_card(lens, new, previous, CardMode.POST),
         header_card(lens, new, CardMode.UPDATE),
     ]
-    return SaveMove(new, record.version, messages)
+    return SaveMove(new, record.version, messages, [nudge(ctx, new, previous), nudge(ctx, new, current, done=True)])
 
 
 def cancel(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Plan:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TypeAlias
 
 from bot.core.dialogue.flow import Flow
 from bot.core.dialogue.load import Dialogue
 from bot.core.messages import Audience, Event, Message, Notice, Tone
+from bot.core.reminders import Reminder
 from bot.core.session import Answer, Note, SessionRecord, user_key
 from bot.core.views import Lens
 
@@ -30,6 +31,9 @@ class Context:
     default_language: str = "en"
     max_text: int = 1000
     session_ttl_days: int = 30
+    zone: tzinfo = UTC  # SMC_TIMEZONE: where "on 2027-06-01" and "09:00" are
+    nudge_after: float = 2 * 86400.0  # SMC_NUDGE_AFTER, seconds a question stays open before its nudge
+    summary_grace: float = 120.0  # seconds the inline summary post has before the durable outbox takes over
     new_id: Callable[[], str] = field(default=lambda: secrets.token_hex(6))
     new_salt: Callable[[], str] = field(default=lambda: secrets.token_hex(16))
 
@@ -94,6 +98,7 @@ class SaveMove:
     record: SessionRecord
     expected_version: int
     messages: list[Message]
+    reminders: list[Reminder] = field(default_factory=list)  # scheduled in the same atomic write
 
 
 Plan: TypeAlias = Reply | CreateCheck | ReplaceCheck | RecordAnswer | AddNote | SaveMove

@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -22,17 +21,19 @@ import pytest
 import requests
 
 from bot.adapters.mattermost import render
-from bot.adapters.mattermost.routes import MattermostAdapter, build_mattermost_adapter
+from bot.adapters.mattermost.api import MattermostApi
+from bot.adapters.mattermost.routes import DOUBLE_CLICK_SECONDS, MattermostAdapter, build_mattermost_adapter
 from bot.adapters.mattermost.signing import ContextSigner
 from bot.app import build_service
 from bot.config import Settings, load_settings
 from bot.core.dialogue.load import load_dialogue
 from bot.core.messages import ChannelKey
 from bot.errors import ConfigError
-from bot.runtime.web import ServerHandle, create_web_app, serve_in_thread
+from bot.runtime.clock import ManualClock
+from bot.runtime.web import ServerHandle, create_web_app
 from bot.service import CheckService
 from bot.store.store import Store
-from tests.conftest import free_port
+from tests.conftest import LateServer
 from tests.fakes.mattermost_api import FakeMattermost
 
 DIALOGUE = load_dialogue()
@@ -41,6 +42,7 @@ CHANNEL = ChannelKey("mattermost", TEAM, CHANNEL_ID)
 COMMAND_TOKENS = ("cmdtokenteamone", "cmdtokenteamtwo")
 SECRET = "test-secret-for-mattermost-0123456789"
 USERS = ("anna", "bram", "carla", "dirk", "eva")
+CLOCK_START = 1_700_000_000.0  # epoch seconds, as time.time() gives the adapter in production
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Harness:
     store: Store
     adapter: MattermostAdapter
     server: ServerHandle
+    clock: ManualClock  # the adapter's clock: the double-click guard's time, moved by hand
     session: requests.Session = field(default_factory=requests.Session)
 
     # --- requests as Mattermost sends them ---------------------------------------------------
@@ -188,21 +191,36 @@ def fake() -> Iterator[FakeMattermost]:
     assert server.violations == [], server.violations
 
 
-def make_harness(fake: FakeMattermost, store: Store, window: float = 1.0, **env: str) -> Iterator[Harness]:
-    port = free_port()
-    values = {
-        "MATTERMOST_URL": fake.url,
-        "MATTERMOST_BOT_TOKEN": fake.token,
-        "MATTERMOST_COMMAND_TOKEN": ",".join(COMMAND_TOKENS),
-        "SMC_SECRET": SECRET,
-        "SMC_PUBLIC_URL": f"http://127.0.0.1:{port}",
-    }
-    values.update(env)
-    settings = load_settings(values)
-    service = build_service(settings, store)
-    adapter = build_mattermost_adapter(settings, service, store, coalesce_window=window)
-    server = serve_in_thread(create_web_app(adapter.routes(), store.ping), "127.0.0.1", port)
-    harness = Harness(fake, settings, service, store, adapter, server)
+def make_harness(
+    fake: FakeMattermost,
+    store: Store,
+    window: float = 1.0,
+    sleep: Callable[[float], None] | None = None,
+    **env: str,
+) -> Iterator[Harness]:
+    """The adapter behind the real web server, its double-click guard on a hand-moved clock.
+    ``sleep``: what the REST client waits out 429s with (default: real time)."""
+    bound = LateServer()  # bound first: buttons call back to SMC_PUBLIC_URL, the server's own URL
+    try:
+        values = {
+            "MATTERMOST_URL": fake.url,
+            "MATTERMOST_BOT_TOKEN": fake.token,
+            "MATTERMOST_COMMAND_TOKEN": ",".join(COMMAND_TOKENS),
+            "SMC_SECRET": SECRET,
+            "SMC_PUBLIC_URL": bound.url,
+        }
+        values.update(env)
+        settings = load_settings(values)
+        service = build_service(settings, store)
+        clock = ManualClock(start=CLOCK_START)
+        assert settings.mattermost_url and settings.mattermost_bot_token
+        api = MattermostApi(settings.mattermost_url, settings.mattermost_bot_token, sleep=sleep)
+        adapter = build_mattermost_adapter(settings, service, store, api=api, coalesce_window=window, clock=clock.now)
+    except BaseException:
+        bound.discard()
+        raise
+    server = bound.serve(create_web_app(adapter.routes(), store.ping))
+    harness = Harness(fake, settings, service, store, adapter, server, clock)
     try:
         yield harness
     finally:
@@ -540,12 +558,19 @@ def test_a_double_click_on_a_toggle_counts_once(mm: Harness) -> None:
         number += 1
         post = mm.wait_question(number)
     first = mm.click("bram", post, "opt2")
+    mm.clock.advance(DOUBLE_CLICK_SECONDS / 2)
     second = mm.click("bram", post, "opt2")  # a new trigger id: a second click, not a retry
     assert first.status_code == second.status_code == 200
     mm.idle()
     context = find_action(post, "next")["integration"]["context"]
     card = mm.service.question_card(context["s"], context["q"])
     assert card is not None and card.view.options[1].count == 1 and card.view.options[1].voters == ("Bram",)
+    # The window runs from the accepted click: the same click after it toggles the option off again.
+    mm.clock.advance(DOUBLE_CLICK_SECONDS / 2)
+    assert mm.click("bram", post, "opt2").status_code == 200
+    mm.idle()
+    card = mm.service.question_card(context["s"], context["q"])
+    assert card is not None and card.view.options[1].count == 0 and respondents(mm, post) == 0
 
 
 def test_a_stale_button_is_refused_politely(mm: Harness) -> None:
@@ -607,19 +632,49 @@ def test_dialog_refuses_too_long_text_and_keeps_mentions_quiet(mm: Harness) -> N
 # --------------------------------------------------------------------------------------------
 
 
-def test_a_429_delays_the_post_but_it_arrives(mm: Harness) -> None:
-    mm.fake.rate_limit_next("POST", "/api/v4/posts", reset=1)
-    started = time.monotonic()
+@dataclass
+class HeldWait:
+    """A harness whose REST client's 429 waits are recorded and held on ``release`` instead of slept."""
+
+    mm: Harness
+    waits: list[float]
+    waiting: threading.Event  # set once a wait was asked for
+    release: threading.Event
+
+
+@pytest.fixture
+def held_wait(fake: FakeMattermost, store: Store) -> Iterator[HeldWait]:
+    waits: list[float] = []
+    waiting, release = threading.Event(), threading.Event()
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        waiting.set()
+        release.wait(20)
+
+    try:
+        for harness in make_harness(fake, store, sleep=sleep):
+            yield HeldWait(harness, waits, waiting, release)
+    finally:
+        release.set()
+
+
+def test_a_429_delays_the_post_but_it_arrives(held_wait: HeldWait) -> None:
+    mm = held_wait.mm
+    mm.fake.rate_limit_next("POST", "/api/v4/posts", reset=3)
     reply = mm.command("anna", "start")
-    answered = time.monotonic() - started
+    # Answered while the post is still held in its wait: the command never waits for a retry.
     assert reply.status_code == 200
+    assert held_wait.waiting.wait(10)
+    assert held_wait.waits == [3.0], "asked to wait for X-Ratelimit-Reset"
+    assert [c.status for c in mm.fake.calls_to("POST", "/api/v4/posts")] == [429], "no retry before the wait"
+    held_wait.release.set()
     header = mm.header()
     creates = mm.fake.calls_to("POST", "/api/v4/posts")
     assert [c.status for c in creates[:2]] == [429, 201]
-    assert creates[1].at - creates[0].at >= 0.9, "waited for X-Ratelimit-Reset"
-    assert answered < creates[1].at - started, "the slash command was answered before the retry"
     assert header["message"].startswith("### ")
     assert mm.wait_question(1)["root_id"] == header["id"]
+    assert held_wait.waits == [3.0]
 
 
 def test_thirty_clicks_in_a_second_cost_at_most_three_updates(mm: Harness) -> None:

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -134,16 +135,27 @@ def test_429_gives_up_after_a_bounded_number_of_attempts(fake: FakeMattermost) -
     assert len(fake.calls_to("POST", "/api/v4/posts")) == 3
 
 
-def test_a_real_wait_honours_the_reset_header(fake: FakeMattermost) -> None:
-    api = api_for(fake)
+def test_the_retry_is_sent_only_once_the_reset_wait_is_over(fake: FakeMattermost) -> None:
+    """The wait is held on an event, not slept: while it lasts, Mattermost has seen the 429 only."""
+    asked: list[float] = []
+    waiting, release = threading.Event(), threading.Event()
+
+    def sleep(seconds: float) -> None:
+        asked.append(seconds)
+        waiting.set()
+        release.wait(10)
+
+    api = api_for(fake, sleep=sleep)
     fake.rate_limit_next("POST", "/api/v4/posts", reset=1)
-    done = threading.Event()
-    threading.Thread(
-        target=lambda: (api.create_post({"channel_id": "c", "message": "x"}), done.set()), daemon=True
-    ).start()
-    calls = fake.wait_for_calls("POST", "/api/v4/posts", count=2, timeout=10)
-    assert done.wait(5)
-    assert calls[1].at - calls[0].at >= 0.9
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        posted = pool.submit(api.create_post, {"channel_id": "c", "message": "x"})
+        assert waiting.wait(10)
+        assert asked == [1.0]
+        assert [c.status for c in fake.calls_to("POST", "/api/v4/posts")] == [429]
+        assert not posted.done()
+        release.set()
+        assert posted.result(10)["message"] == "x"
+    assert [c.status for c in fake.calls_to("POST", "/api/v4/posts")] == [429, 201]
 
 
 def test_errors_become_platform_errors(fake: FakeMattermost) -> None:

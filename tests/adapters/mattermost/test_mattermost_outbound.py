@@ -13,17 +13,19 @@ from tenacity import wait_none
 from bot.adapters.mattermost.routes import build_mattermost_adapter
 from bot.app import build_service
 from bot.config import load_settings
-from bot.runtime.web import create_web_app, serve_in_thread
+from bot.runtime.clock import ManualClock
+from bot.runtime.web import create_web_app
 from bot.store.store import Store
 from tests.adapters.mattermost.test_mattermost_adapter import (
     CHANNEL,
     CHANNEL_ID,
+    CLOCK_START,
     COMMAND_TOKENS,
     SECRET,
     Harness,
     find_action,
 )
-from tests.conftest import free_port
+from tests.conftest import LateServer
 from tests.fakes.mattermost_api import FakeMattermost
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -41,20 +43,27 @@ def fake() -> Iterator[FakeMattermost]:
 @pytest.fixture
 def mm(fake: FakeMattermost, store: Store) -> Iterator[Harness]:
     """The adapter with retries that do not wait (``wait_none``), behind the real web server."""
-    port = free_port()
-    settings = load_settings(
-        {
-            "MATTERMOST_URL": fake.url,
-            "MATTERMOST_BOT_TOKEN": fake.token,
-            "MATTERMOST_COMMAND_TOKEN": ",".join(COMMAND_TOKENS),
-            "SMC_SECRET": SECRET,
-            "SMC_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        }
-    )
-    service = build_service(settings, store)
-    adapter = build_mattermost_adapter(settings, service, store, coalesce_window=0.2, wait=wait_none())
-    server = serve_in_thread(create_web_app(adapter.routes(), store.ping), "127.0.0.1", port)
-    harness = Harness(fake, settings, service, store, adapter, server)
+    bound = LateServer()  # bound first: buttons call back to SMC_PUBLIC_URL, the server's own URL
+    clock = ManualClock(start=CLOCK_START)
+    try:
+        settings = load_settings(
+            {
+                "MATTERMOST_URL": fake.url,
+                "MATTERMOST_BOT_TOKEN": fake.token,
+                "MATTERMOST_COMMAND_TOKEN": ",".join(COMMAND_TOKENS),
+                "SMC_SECRET": SECRET,
+                "SMC_PUBLIC_URL": bound.url,
+            }
+        )
+        service = build_service(settings, store)
+        adapter = build_mattermost_adapter(
+            settings, service, store, coalesce_window=0.2, wait=wait_none(), clock=clock.now
+        )
+    except BaseException:
+        bound.discard()
+        raise
+    server = bound.serve(create_web_app(adapter.routes(), store.ping))
+    harness = Harness(fake, settings, service, store, adapter, server, clock)
     try:
         yield harness
     finally:

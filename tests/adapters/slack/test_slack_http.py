@@ -9,6 +9,7 @@ Nothing in bolt or slack_sdk is patched.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import threading
@@ -21,10 +22,11 @@ from typing import Any
 import pytest
 
 from bot.adapters.slack import blocks as sb
-from bot.adapters.slack.app import SlackAdapter, build_slack_adapter
+from bot.adapters.slack.app import TOGGLE_GUARD_SECONDS, SlackAdapter, build_slack_adapter
 from bot.app import build_service
 from bot.config import Settings
 from bot.core.messages import ChannelKey, Event, Message, QuestionCard
+from bot.runtime.clock import ManualClock
 from bot.runtime.web import ServerHandle, create_web_app, serve_in_thread
 from bot.store.store import Store
 from tests.fakes.slack_api import TEAM_ID, FakeSlackApi, Posted
@@ -34,6 +36,7 @@ SECRET = "test-signing-secret-0123456789"
 CHANNEL = "C0CHECK01"
 FACILITATOR = "U0FAC0001"
 USERS = ("U0FAC0001", "U0USER002", "U0USER003", "U0USER004", "U0USER005")
+CLOCK_START = 1_700_000_000.0  # epoch seconds, as time.time() gives the adapter in production
 EVIL_NAME = "<!channel>"  # a display name that must never ping anyone
 NAMES = {
     "U0FAC0001": "fae",
@@ -52,6 +55,10 @@ class Env:
     sender: SlackSender
     store: Store
     channel: str = CHANNEL
+    # The adapter's clock (double-click guard), moved by hand, and the Retry-After waits its Web API
+    # client asked for (recorded, not slept).
+    clock: ManualClock = field(default_factory=lambda: ManualClock(start=CLOCK_START))
+    waits: list[float] = field(default_factory=list)
 
     # --- reading what Slack shows -------------------------------------------------------------
 
@@ -152,14 +159,15 @@ def make_env(
         }
     )
     service = service or build_service(config, store)
+    clock, waits = ManualClock(start=CLOCK_START), []
     if window is None:
-        adapter = build_slack_adapter(config, service, store)
+        adapter = build_slack_adapter(config, service, store, clock=clock.now, sleep=waits.append)
     else:  # a shorter tally window only to make long walks quicker; coalescing itself is tested as built
-        adapter = SlackAdapter(config, service, store, coalesce_window=window)
+        adapter = SlackAdapter(config, service, store, coalesce_window=window, clock=clock.now, sleep=waits.append)
     server = serve_in_thread(create_web_app(adapter.routes(), ready=lambda: True))
     sender = SlackSender(server.url + "/slack/events", SECRET, trigger_id=fake.trigger_id, hooks_url=fake.hooks_url)
     try:
-        yield Env(fake, adapter, server, sender, store)
+        yield Env(fake, adapter, server, sender, store, clock=clock, waits=waits)
     finally:
         server.stop()
         adapter.close()
@@ -391,12 +399,15 @@ def test_forged_and_stale_signatures_are_refused(env: Env, store: Store) -> None
 
 
 def test_rate_limited_calls_are_retried_after_retry_after(env: Env) -> None:
-    env.fake.rate_limit("chat.postMessage", times=2, retry_after=1)
+    """Each 429 is retried only after a wait of its Retry-After (plus the SDK's up to 1 s of jitter);
+    the waits are recorded, not slept, so the test asserts what the client asked for."""
+    env.fake.rate_limit("chat.postMessage", times=2, retry_after=3)
     assert env.slash(FACILITATOR, "start") == 200
     env.wait_questions(1, timeout=20)
     attempts = env.fake.calls("chat.postMessage", include_rejected=True)
     assert [a.status for a in attempts[:3]] == [429, 429, 200]
-    assert attempts[1].at - attempts[0].at >= 1.0 and attempts[2].at - attempts[1].at >= 1.0
+    assert attempts[0].response_headers.get("Retry-After") == "3"
+    assert len(env.waits) == 2 and all(3.0 <= w < 4.0 for w in env.waits), env.waits
     assert len(env.fake.channel_messages(CHANNEL)) == 1
 
     question = env.questions()[0]
@@ -405,6 +416,7 @@ def test_rate_limited_calls_are_retried_after_retry_after(env: Env) -> None:
     env.fake.wait_until(lambda f: "1 answered" in _text(f.message(CHANNEL, question.ts)), 20)
     updates = env.fake.calls("chat.update", include_rejected=True)
     assert [u.status for u in updates[:3]] == [429, 429, 200]
+    assert len(env.waits) == 4 and all(1.0 <= w < 2.0 for w in env.waits[2:]), env.waits
 
 
 def test_thirty_clicks_in_a_second_cost_at_most_three_updates(env: Env) -> None:
@@ -552,8 +564,13 @@ def test_summary_text_goes_out_when_the_chart_upload_fails(quick_env: Env, caplo
     assert any("could not upload the summary chart" in r.getMessage() for r in caplog.records)
 
 
-def test_multi_choice_keeps_earlier_picks_after_the_message_was_edited(env: Env) -> None:
-    """Slack resets checkbox ticks on every edit; toggles must not lose the picks made before it."""
+def test_multi_choice_keeps_earlier_picks_after_the_message_was_edited(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slack resets checkbox ticks on every edit; toggles must not lose the picks made before it. A
+    double click (the same option again within TOGGLE_GUARD_SECONDS on the adapter's clock) counts
+    once; the same click after the window toggles the option off again."""
+    caplog.set_level(logging.INFO, logger="bot.adapters.slack.app")
     assert env.slash(FACILITATOR, "start") == 200
     for number in range(1, 10):
         question = env.wait_questions(number)[-1]
@@ -566,8 +583,25 @@ def test_multi_choice_keeps_earlier_picks_after_the_message_was_edited(env: Env)
     assert env.click(user, question, f"{sb.TOGGLE}:1") == 200
     env.fake.wait_until(lambda f: "1 answered" in _text(f.message(CHANNEL, question.ts)), 10)  # edited
     assert env.click(user, question, f"{sb.TOGGLE}:3") == 200
+    env.clock.advance(0.5)
     assert env.click(user, question, f"{sb.TOGGLE}:3") == 200  # a double click: counts once
+    # Listeners run after the ack: wait until both clicks were handled before the clock moves on.
+    env.fake.wait_until(lambda f: _dropped_double_clicks(caplog) == 1 and _choices(env, user) == (1, 3), 10)
+
+    env.clock.advance(TOGGLE_GUARD_SECONDS)  # 1.5 s after the accepted click: a new click
+    assert env.click(user, question, f"{sb.TOGGLE}:3") == 200
+    env.fake.wait_until(lambda f: _choices(env, user) == (1,), 10)
     env.adapter.coalescer.wait_idle(5)
+    assert _dropped_double_clicks(caplog) == 1
+    assert _choices(env, user) == (1,)
+
+
+def _choices(env: Env, user: str) -> tuple[int, ...] | None:
     record = env.store.load_running(f"slack:{TEAM_ID}:{CHANNEL}")
     assert record is not None
-    assert record.answers_to(record.meta.state)[user].choices == (1, 3)
+    answer = record.answers_to(record.meta.state).get(user)
+    return answer.choices if answer is not None else None
+
+
+def _dropped_double_clicks(caplog: pytest.LogCaptureFixture) -> int:
+    return sum(r.getMessage() == "dropping a double click on a multi-choice option" for r in caplog.records)

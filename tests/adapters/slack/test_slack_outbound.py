@@ -15,9 +15,18 @@ from bot.adapters.slack.app import SlackAdapter
 from bot.app import build_service
 from bot.config import Settings
 from bot.core.messages import Audience, ChannelKey, Notice
+from bot.runtime.clock import ManualClock
 from bot.runtime.web import create_web_app, serve_in_thread
 from bot.store.store import Store
-from tests.adapters.slack.test_slack_http import CHANNEL, FACILITATOR, SECRET, Env, _is_question, _text
+from tests.adapters.slack.test_slack_http import (
+    CHANNEL,
+    CLOCK_START,
+    FACILITATOR,
+    SECRET,
+    Env,
+    _is_question,
+    _text,
+)
 from tests.fakes.slack_api import TEAM_ID, FakeSlackApi
 from tests.fakes.slack_signing import SlackSender
 
@@ -38,11 +47,20 @@ def env(fake: FakeSlackApi, store: Store) -> Iterator[Env]:
     config = Settings.model_validate(
         {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.url}
     )
-    adapter = SlackAdapter(config, build_service(config, store), store, coalesce_window=0.2, wait=wait_none())
+    clock, waits = ManualClock(start=CLOCK_START), []
+    adapter = SlackAdapter(
+        config,
+        build_service(config, store),
+        store,
+        coalesce_window=0.2,
+        wait=wait_none(),
+        clock=clock.now,
+        sleep=waits.append,
+    )
     server = serve_in_thread(create_web_app(adapter.routes(), ready=lambda: True))
     sender = SlackSender(server.url + "/slack/events", SECRET, trigger_id=fake.trigger_id, hooks_url=fake.hooks_url)
     try:
-        yield Env(fake, adapter, server, sender, store)
+        yield Env(fake, adapter, server, sender, store, clock=clock, waits=waits)
     finally:
         server.stop()
         adapter.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 
 import pytest
 
@@ -13,18 +14,21 @@ from bot.errors import PlatformError
 from bot.store.store import Store
 
 
-def closed_port() -> int:
+@pytest.fixture
+def refused_url() -> Iterator[str]:
+    """A port held bound but never listening: connections to it are refused, and while the test runs
+    no other process can take it (a port bound and released again could be reused meanwhile)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])  # closed again when the block ends: nothing listens
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
 
 
-def test_unreachable_slack_api_names_the_variable(store: Store) -> None:
+def test_unreachable_slack_api_names_the_variable(store: Store, refused_url: str) -> None:
     settings = load_settings(
         {
             "SLACK_BOT_TOKEN": "xoxb-valid",
             "SLACK_SIGNING_SECRET": "secret",
-            "SLACK_API_URL": f"http://127.0.0.1:{closed_port()}/",
+            "SLACK_API_URL": refused_url,
         }
     )
     with pytest.raises(PlatformError, match="SLACK_API_URL"):

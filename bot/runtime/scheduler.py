@@ -1,0 +1,211 @@
+"""The reminder scheduler: one background thread per process that posts what has come due.
+
+Each round is one Redis command (:meth:`ReminderStore.claim`) over the queues this process serves
+(the platforms it has configured, or its console channel); it hands every due reminder to exactly
+one process for a lease. The posts go through the same outbox as everything else (ordered per
+channel, retried on transient failures); when a batch finally fails, the reminder is scheduled again
+with exponential back-off, and after ``attempts`` claims it is recorded as failed with the reason —
+visible in ``reminders``, logged at ERROR — never dropped. A process killed while posting simply
+lets its lease run out, and another process posts the reminder.
+
+Idle cost: one command per ``poll`` seconds (1 by default), whatever the number of pending reminders.
+The thread sleeps until the earlier of the next poll and the next due time it was told about.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.core.messages import ChannelKey, Message
+from bot.core.reminders import Reminder, State
+from bot.errors import BotError, StoreError
+from bot.store.keys import queue_of
+from bot.store.reminders import Claimed
+
+log = logging.getLogger(__name__)
+
+
+class ClaimStore(Protocol):
+    """bot.store.reminders.ReminderStore, as the scheduler uses it."""
+
+    def claim(self, queues: Sequence[str], now: float, lease: float, limit: int, token: str) -> Claimed: ...
+    def report(self, reminder: Reminder, state: State, error: str = "") -> bool: ...
+    def retry(self, reminder: Reminder, due: float, error: str) -> bool: ...
+
+
+class Sender(Protocol):
+    """bot.adapters.outbox.Outbox, as the scheduler uses it."""
+
+    def send(
+        self,
+        channel: ChannelKey,
+        messages: Sequence[Message],
+        *,
+        on_done: Callable[[str | None], None] | None = None,
+    ) -> None: ...
+
+
+class Renderer(Protocol):
+    """bot.followups.FollowUps, as the scheduler uses it."""
+
+    def due_messages(self, reminder: Reminder, now: float) -> list[Message] | None: ...
+    def state_after_post(self, reminder: Reminder) -> State: ...
+
+
+@dataclass(frozen=True)
+class SchedulerOptions:
+    poll: float = 1.0  # seconds between claims while nothing is due (SMC_REMINDER_POLL)
+    lease: float = 60.0  # seconds a claim holds before another process may take over (SMC_REMINDER_LEASE)
+    attempts: int = 8  # claims before a reminder is recorded as failed (SMC_REMINDER_ATTEMPTS)
+    batch: int = 200  # reminders claimed per round
+    backoff: float = 30.0  # seconds before the first retry; doubled per attempt, at most max_backoff
+    max_backoff: float = 6 * 3600.0
+
+
+class ReminderScheduler:
+    """A :class:`bot.ports.BackgroundJob`: start() the thread, stop() it; tick() is one round (tests call it)."""
+
+    def __init__(
+        self,
+        store: ClaimStore,
+        render: Renderer,
+        senders: Mapping[str, Sender],
+        *,
+        options: SchedulerOptions | None = None,
+        clock: Callable[[], float] = time.time,
+        name: str = "reminders",
+    ) -> None:
+        """``senders`` maps a queue (bot.store.keys.queue_of: a platform, or a console channel) to the
+        outbox that posts there; only those queues are served. ``clock``: epoch seconds."""
+        if not senders:
+            raise BotError("a reminder scheduler needs at least one queue to serve")
+        self._store = store
+        self._render = render
+        self._senders = dict(senders)
+        self.options = options or SchedulerOptions()
+        self._clock = clock
+        self._name = name
+        self._token = secrets.token_hex(8)  # this process's claims
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._in_flight = 0
+        self._cond = threading.Condition()
+        self.next_due: float | None = None
+
+    @property
+    def queues(self) -> list[str]:
+        return sorted(self._senders)
+
+    # --- the background thread -------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float) -> None:
+        """Stop claiming; wait (within ``timeout``) for the reminders already handed to the outbox."""
+        self._stop.set()
+        self._wake.set()
+        deadline = time.monotonic() + max(timeout, 0.0)
+        if self._thread is not None:
+            self._thread.join(max(deadline - time.monotonic(), 0.0))
+        with self._cond:
+            self._cond.wait_for(lambda: self._in_flight == 0, max(deadline - time.monotonic(), 0.0))
+
+    def wake(self) -> None:
+        """Claim now (this process just scheduled something due soon)."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                claimed = self.tick()
+            except StoreError as exc:  # Redis is away: try again after a poll, without a traceback storm
+                log.warning("reminders: could not claim (%s); retrying", exc)
+                claimed = 0
+            except Exception:
+                log.exception("reminders: a scheduler round failed")
+                claimed = 0
+            if claimed >= self.options.batch:
+                continue  # more may be due right now
+            self._wake.wait(self._pause())
+            self._wake.clear()
+
+    def _pause(self) -> float:
+        pause = self.options.poll
+        if self.next_due is not None:
+            pause = min(pause, max(self.next_due - self._clock(), 0.0))
+        return max(pause, 0.01)
+
+    # --- one round -------------------------------------------------------------------------------
+
+    def tick(self) -> int:
+        """Claim what is due and hand it to the outboxes; how many were claimed."""
+        now = self._clock()
+        claimed = self._store.claim(self.queues, now, self.options.lease, self.options.batch, self._token)
+        self.next_due = claimed.next_due
+        for reminder in claimed.reminders:
+            self._deliver(reminder, now)
+        return len(claimed.reminders)
+
+    def _deliver(self, reminder: Reminder, now: float) -> None:
+        try:
+            messages = self._render.due_messages(reminder, now)
+        except Exception as exc:  # the store hiccuped or the record is unreadable: try again later
+            log.exception("reminders: could not prepare %s %s", reminder.kind.value, reminder.id)
+            self._failed(reminder, repr(exc))
+            return
+        if messages is None:  # nothing left to say (a nudged question moved on, the check is gone)
+            self._store.report(reminder, State.DONE)
+            return
+        sender = self._senders.get(queue_of(reminder.channel))
+        if sender is None:  # not ours after all (the queue names a platform we do not serve)
+            self._failed(reminder, "no process here serves this platform")
+            return
+        with self._cond:
+            self._in_flight += 1
+        sender.send(ChannelKey.parse(reminder.channel), messages, on_done=lambda error: self._done(reminder, error))
+
+    def _done(self, reminder: Reminder, error: str | None) -> None:
+        try:
+            if error is None:
+                if not self._store.report(reminder, self._render.state_after_post(reminder)):
+                    log.warning("reminders: %s was posted after its lease ran out", reminder.id)
+                log.info("reminders: posted %s %s in %s", reminder.kind.value, reminder.id, reminder.channel)
+            else:
+                self._failed(reminder, error)
+        except Exception:
+            log.exception("reminders: could not record the outcome of %s", reminder.id)
+        finally:
+            with self._cond:
+                self._in_flight -= 1
+                self._cond.notify_all()
+
+    def _failed(self, reminder: Reminder, error: str) -> None:
+        permanent = error.startswith("not a member")
+        if permanent or reminder.attempts >= self.options.attempts:
+            log.error(
+                "reminders: %s %s in %s failed for good after %d attempts: %s",
+                reminder.kind.value,
+                reminder.id,
+                reminder.channel,
+                reminder.attempts,
+                error,
+            )
+            self._store.report(reminder, State.FAILED, error)
+            return
+        wait = min(self.options.backoff * 2 ** max(reminder.attempts - 1, 0), self.options.max_backoff)
+        log.warning("reminders: %s failed (%s); retry %d in %.0f s", reminder.id, error, reminder.attempts, wait)
+        self._store.retry(reminder, self._clock() + wait, error)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True once every handed-out reminder has been reported (tests)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._in_flight == 0, timeout)
