@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: console test bench clean
+.PHONY: console test image-check bench clean
 
 console: $(VENV)/.installed  ## run the bot as a local team chat in the terminal
 	@scripts/ensure-system-deps.sh
@@ -16,6 +16,9 @@ test: $(VENV)/.test-installed  ## run the whole test suite (starts its own redis
 	@# pytest exits 5 when it collected no tests: that is a failure here, and it says so
 	$(BIN)/python -m pytest; status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; exit $$status
+
+image-check: $(VENV)/.test-installed  ## build the container image and run it for real (root; podman, debootstrap)
+	deploy/check-image.sh
 
 bench: $(VENV)/.installed  ## the answer-path benchmark
 	@scripts/ensure-system-deps.sh

@@ -429,3 +429,21 @@ def test_history_is_empty_in_a_new_channel(world: World) -> None:
     assert "No finished checks" in render(world.team.say("anna", "history"))
     assert "No reminders" in listed(world)
     assert "no finished check" in render(world.team.say("anna", "revisit in 2 months"))
+
+
+def test_a_dutch_check_comes_back_in_dutch(world: World) -> None:
+    summary = finish(world, start="start nl")
+    assert "dan kom ik terug in dit kanaal" in render([summary])
+    world.store.settle_outbox(summary.outbox_job, "console:local:room")
+    listing = render(world.team.say("anna", "herinneringen"))
+    assert "opnieuw bekijken" in listing and "28 november 2027" in listing and "09:00" in listing
+    assert "over 2 maanden" not in listing
+    reply = render(world.team.say("anna", "herzien over 2 maanden"))
+    assert "28 januari 2027" in reply
+    world.clock.to(revisit_of(world, summary).due)
+    world.tick()
+    [(_, [post])] = world.posts.sent
+    assert isinstance(post, Notice)
+    assert "Tijd om opnieuw te kijken" in post.text and "*Nu niet*" in post.text
+    assert "Eerlijk oordeel 2,0" in post.text, "Dutch decimals"
+    assert [a.label for a in post.actions][-1] == "Laten vallen"

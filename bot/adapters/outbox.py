@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from bot.adapters import summary_chart
+from bot.adapters.outbox_summary import deliver_summary
 from bot.core.messages import (
     Audience,
     CardMode,
@@ -41,7 +41,7 @@ from bot.core.messages import (
     session_of,
 )
 from bot.core.render_text import phrase
-from bot.errors import BotError, PlatformError
+from bot.errors import BotError
 from bot.ports import AdapterStore, ChatService, OutboundError, OutboundPort, RefStore, ReplyTo
 from bot.runtime.coalesce import CoalescingStore, TallyCoalescer
 from bot.runtime.workers import OrderedWorkers
@@ -98,7 +98,7 @@ class Outbox:
         self._languages: dict[str, str] = {}  # session id -> the check's language
         self._stopped = threading.Event()
         self._local = threading.local()  # .channel: the channel whose job this thread is running
-        self._settle = settle
+        self.settle_job = settle
         self._inline = threading.RLock()  # workers=0: batches from several threads run one at a time
 
     @classmethod
@@ -247,7 +247,7 @@ class Outbox:
         if reply.user:
             try:
                 body = self.port.notice_body(channel, Notice(text, Audience.EPHEMERAL, Tone.ERROR))
-                self._call(self.port.ephemeral, channel, reply.user, body, reply.thread)
+                self.call(self.port.ephemeral, channel, reply.user, body, reply.thread)
                 return
             except Exception:
                 log.exception("could not tell %s privately that a delivery to %s failed", reply.user, channel)
@@ -264,7 +264,7 @@ class Outbox:
         except Exception:
             log.exception("could not answer through the request's reply hook")
 
-    def _call(self, fn: Callable[..., T], *args: Any) -> T:
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
         retrying = Retrying(
             retry=retry_if_exception(lambda exc: isinstance(exc, OutboundError) and exc.transient),
             wait=self._wait,
@@ -275,7 +275,7 @@ class Outbox:
         )
         return retrying(fn, *args)
 
-    def _ref(self, session_id: str | None, name: str) -> str | None:
+    def ref(self, session_id: str | None, name: str) -> str | None:
         return self._refs.get_ref(session_id, name) if session_id else None
 
     # --- the operations, one per message type ------------------------------------------------
@@ -283,12 +283,12 @@ class Outbox:
     def _header(self, channel: ChannelKey, card: HeaderCard, reply: ReplyTo, session: str | None) -> None:
         body = self.port.header_body(card)
         if card.mode is CardMode.UPDATE:
-            ref = self._ref(card.session_id, "header")
+            ref = self.ref(card.session_id, "header")
             if ref:
-                self._call(self.port.update, channel, ref, body)
+                self.call(self.port.update, channel, ref, body)
                 return
             log.warning("no header message known for session %s; posting a new one", card.session_id)
-        self._refs.set_ref(card.session_id, "header", self._call(self.port.post, channel, body, None))
+        self._refs.set_ref(card.session_id, "header", self.call(self.port.post, channel, body, None))
 
     def _question(self, channel: ChannelKey, card: QuestionCard, reply: ReplyTo, session: str | None) -> None:
         view = card.view
@@ -302,17 +302,17 @@ class Outbox:
             self._tally_of(channel, view.session_id, view.question_id, card)
             return
         name = f"q:{view.question_id}"
-        earlier = self._ref(view.session_id, name)
+        earlier = self.ref(view.session_id, name)
         if earlier:  # the question is asked again (back): retire the old message's buttons first
             try:
-                self._call(
+                self.call(
                     self.port.update, channel, earlier, self.port.question_body(channel, replace(view, closed=True))
                 )
             except OutboundError:
                 log.warning("could not close the earlier message of question %s", view.question_id)
         body = self.port.question_body(channel, view)
-        thread = self._ref(view.session_id, "header")
-        self._refs.set_ref(view.session_id, name, self._call(self.port.post, channel, body, thread))
+        thread = self.ref(view.session_id, "header")
+        self._refs.set_ref(view.session_id, name, self.call(self.port.post, channel, body, thread))
 
     def _tally(self, channel: ChannelKey, change: TallyChanged, reply: ReplyTo, session: str | None) -> None:
         self._tally_of(channel, change.session_id, change.question_id, None)
@@ -328,52 +328,16 @@ class Outbox:
     def _notice(self, channel: ChannelKey, notice: Notice, reply: ReplyTo, session: str | None) -> None:
         body = self.port.notice_body(channel, notice)
         if notice.audience is Audience.EPHEMERAL:
-            self._private(channel, reply, body)
+            self.private(channel, reply, body)
             return
-        thread = self._ref(notice.session_id or session, "header") if notice.audience is Audience.THREAD else None
-        self._call(self.port.post, channel, body, thread)
+        thread = self.ref(notice.session_id or session, "header") if notice.audience is Audience.THREAD else None
+        self.call(self.port.post, channel, body, thread)
 
-    def _private(self, channel: ChannelKey, reply: ReplyTo, body: dict[str, Any]) -> None:
+    def private(self, channel: ChannelKey, reply: ReplyTo, body: dict[str, Any]) -> None:
         if not reply.user:
             log.info("a private message for nobody in %s was not sent", channel)
             return
-        self._call(self.port.ephemeral, channel, reply.user, body, reply.thread)
-
-    def _summary(self, channel: ChannelKey, card: SummaryCard, reply: ReplyTo, session: str | None) -> None:
-        summary = card.summary
-        if card.audience is Audience.EPHEMERAL:
-            for body in self.port.summary_bodies(channel, summary, ()):
-                self._private(channel, reply, body)
-            return
-        thread = self._ref(summary.session_id, "header") if card.audience is Audience.THREAD else None
-        chart = summary_chart.draw(summary) if self.port.chart_mode != "none" else None
-        file_ids: list[str] = []
-        if chart is not None and self.port.chart_mode == "attach":
-            try:
-                file_ids.append(summary_chart.upload(self.port, channel, summary, chart, thread))
-            except PlatformError:
-                log.exception("could not upload the summary chart; posting the summary without it")
-        bodies = self.port.summary_bodies(channel, summary, file_ids)
-        try:
-            first = self._call(self.port.post, channel, bodies[0], thread)
-        except OutboundError:
-            if not file_ids:
-                raise
-            log.exception("the summary with its chart failed; posting the text alone")
-            bodies = self.port.summary_bodies(channel, summary, ())
-            first = self._call(self.port.post, channel, bodies[0], thread)
-        for body in bodies[1:]:  # a very long summary continues in the thread of its first message
-            self._call(self.port.post, channel, body, thread or first)
-        if card.outbox_job and self._settle is not None:
-            try:  # out: the durable entry that would post it later if this had failed is not needed
-                self._settle(card.outbox_job, channel)
-            except Exception:
-                log.exception("could not settle the outbox entry %s; the summary may be posted twice", card.outbox_job)
-        if chart is not None and self.port.chart_mode == "after":
-            try:  # the chart is a bonus: the text summary is already out
-                summary_chart.upload(self.port, channel, summary, chart, thread)
-            except PlatformError:
-                log.exception("could not upload the summary chart of session %s", summary.session_id)
+        self.call(self.port.ephemeral, channel, reply.user, body, reply.thread)
 
     # --- tally edits (the coalescer's render and delivery) -------------------------------------
 
@@ -404,17 +368,17 @@ class Outbox:
             log.warning("no message known for question %s of session %s", view.question_id, view.session_id)
             return
         try:
-            self._call(self.port.update, channel, ref, self.port.question_body(channel, view))
+            self.call(self.port.update, channel, ref, self.port.question_body(channel, view))
         except OutboundError:  # the next click or the window's close renders it again
             log.exception("could not update the tally of question %s in %s", view.question_id, channel)
 
     def _question_ref(self, session_id: str, question_id: str) -> str | None:
         """The question message's ref; waits out a post still in flight in another replica."""
-        ref = self._ref(session_id, f"q:{question_id}")
+        ref = self.ref(session_id, f"q:{question_id}")
         delay = 0.1
         while ref is None and delay <= self._ref_wait and not self._stopped.is_set():
             self._stopped.wait(delay)  # bounded back-off, only when another replica is posting
-            ref = self._ref(session_id, f"q:{question_id}")
+            ref = self.ref(session_id, f"q:{question_id}")
             delay *= 2
         return ref
 
@@ -430,5 +394,5 @@ _OPERATIONS: dict[type, _Operation] = {
     QuestionCard: Outbox._question,
     TallyChanged: Outbox._tally,
     Notice: Outbox._notice,
-    SummaryCard: Outbox._summary,
+    SummaryCard: deliver_summary,
 }

@@ -43,7 +43,8 @@ def theme_means(lens: Lens, record: SessionRecord) -> dict[str, tuple[str, float
 
 
 def _themes_line(lens: Lens, record: SessionRecord) -> str:
-    parts = [f"{title} {fmt_mean(mean)}" for title, mean in theme_means(lens, record).values() if mean is not None]
+    means = theme_means(lens, record).values()
+    parts = [f"{title} {fmt_mean(mean, lens.language)}" for title, mean in means if mean is not None]
     return " · ".join(parts)
 
 

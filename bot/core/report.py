@@ -28,9 +28,14 @@ def bar(value: float | None, maximum: float = 5, width: int = BAR_WIDTH) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
-def fmt_mean(value: float) -> str:
-    """The one way a mean reads: one decimal (``3.0``, ``2.7``)."""
-    return f"{value:.1f}"
+def fmt_mean(value: float, language: str | None = None) -> str:
+    """The one way a mean reads: one decimal, as the language writes it (``2.7``; Dutch ``2,7``)."""
+    if language is None or language == "en":
+        return f"{value:.1f}"
+    from babel.numbers import format_decimal
+
+    # round first, as the English form does, so every surface shows the same digit (3.45 -> 3.5)
+    return str(format_decimal(float(f"{value:.1f}"), format="0.0", locale=language))
 
 
 def fmt_range(low: float, high: float) -> str:
@@ -231,7 +236,12 @@ def _follow_up(summary: Summary, t: _Labels) -> list[ListSection]:
     previous = summary.previous
     if previous is not None:
         lines = [
-            t("previous_theme", theme=c.title, before=_mean_or_dash(c.before), now=_mean_or_dash(c.now))
+            t(
+                "previous_theme",
+                theme=c.title,
+                before=_mean_or_dash(c.before, summary.language),
+                now=_mean_or_dash(c.now, summary.language),
+            )
             for c in previous.themes
         ]
         title = t("previous_header", date=previous.date_text, decision=previous.decision_label)
@@ -241,8 +251,8 @@ def _follow_up(summary: Summary, t: _Labels) -> list[ListSection]:
     return sections
 
 
-def _mean_or_dash(value: float | None) -> str:
-    return "–" if value is None else fmt_mean(value)
+def _mean_or_dash(value: float | None, language: str) -> str:
+    return "–" if value is None else fmt_mean(value, language)
 
 
 def _participants(summary: Summary, t: _Labels) -> ParticipantsSection:

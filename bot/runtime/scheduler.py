@@ -5,8 +5,10 @@ Each round is one Redis command (:meth:`ReminderStore.claim`) over the queues th
 one process for a lease. The posts go through the same outbox as everything else (ordered per
 channel, retried on transient failures); when a batch finally fails, the reminder is scheduled again
 with exponential back-off, and after ``attempts`` claims it is recorded as failed with the reason —
-visible in ``reminders``, logged at ERROR — never dropped. A process killed while posting simply
-lets its lease run out, and another process posts the reminder.
+visible in ``reminders``, logged at ERROR — never dropped. A live process renews the leases of the
+reminders it still holds (one command per third of a lease, only while it holds any), so a slow post
+is never taken over; a process killed while posting simply lets its lease run out, and another
+process posts the reminder.
 
 Idle cost: one command per ``poll`` seconds (1 by default), whatever the number of pending reminders.
 The thread sleeps until the earlier of the next poll and the next due time it was told about.
@@ -37,6 +39,7 @@ class ClaimStore(Protocol):
     def claim(self, queues: Sequence[str], now: float, lease: float, limit: int, token: str) -> Claimed: ...
     def report(self, reminder: Reminder, state: State, error: str = "") -> bool: ...
     def retry(self, reminder: Reminder, due: float, error: str) -> bool: ...
+    def extend(self, reminders: Sequence[Reminder], until: float) -> int: ...
 
 
 class Sender(Protocol):
@@ -95,7 +98,12 @@ class ReminderScheduler:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._in_flight = 0
+        # Claimed and handed to an outbox, not yet reported. Their leases are renewed every third of
+        # a lease while this process lives (a post may wait behind the channel's others, or retry for
+        # longer than a lease); only a dead process's claims run out. At most one batch is held, so
+        # several processes share what is due.
+        self._held: dict[str, Reminder] = {}
+        self._renew_at = 0.0
         self._cond = threading.Condition()
         self.next_due: float | None = None
 
@@ -116,8 +124,13 @@ class ReminderScheduler:
         deadline = time.monotonic() + max(timeout, 0.0)
         if self._thread is not None:
             self._thread.join(max(deadline - time.monotonic(), 0.0))
-        with self._cond:
-            self._cond.wait_for(lambda: self._in_flight == 0, max(deadline - time.monotonic(), 0.0))
+        while not self.wait_idle(min(max(deadline - time.monotonic(), 0.0), self.options.lease / 3)):
+            if time.monotonic() >= deadline:
+                break
+            try:  # the loop has stopped: keep the claims of the posts still going out from here
+                self._keep_claims(self._clock(), force=True)
+            except StoreError as exc:
+                log.warning("reminders: could not keep the claims of the posts still going out (%s)", exc)
 
     def wake(self) -> None:
         """Claim now (this process just scheduled something due soon)."""
@@ -140,8 +153,12 @@ class ReminderScheduler:
 
     def _pause(self) -> float:
         pause = self.options.poll
-        if self.next_due is not None:
+        with self._cond:
+            held = len(self._held)
+        if self.next_due is not None and held < self.options.batch:  # full: _done wakes the loop
             pause = min(pause, max(self.next_due - self._clock(), 0.0))
+        if held:
+            pause = min(pause, max(self._renew_at - self._clock(), 0.0))
         return max(pause, 0.01)
 
     # --- one round -------------------------------------------------------------------------------
@@ -149,7 +166,12 @@ class ReminderScheduler:
     def tick(self) -> int:
         """Claim what is due and hand it to the outboxes; how many were claimed."""
         now = self._clock()
-        claimed = self._store.claim(self.queues, now, self.options.lease, self.options.batch, self._token)
+        self._keep_claims(now)
+        with self._cond:
+            room = self.options.batch - len(self._held)
+        if room <= 0:  # a whole batch is still going out: claim more as it drains (_done wakes the loop)
+            return 0
+        claimed = self._store.claim(self.queues, now, self.options.lease, room, self._token)
         self.next_due = claimed.next_due
         for reminder in claimed.reminders:
             self._deliver(reminder, now)
@@ -170,7 +192,7 @@ class ReminderScheduler:
             self._failed(reminder, "no process here serves this platform")
             return
         with self._cond:
-            self._in_flight += 1
+            self._held[reminder.id] = reminder
         sender.send(ChannelKey.parse(reminder.channel), messages, on_done=lambda error: self._done(reminder, error))
 
     def _done(self, reminder: Reminder, error: str | None) -> None:
@@ -185,8 +207,24 @@ class ReminderScheduler:
             log.exception("reminders: could not record the outcome of %s", reminder.id)
         finally:
             with self._cond:
-                self._in_flight -= 1
+                self._held.pop(reminder.id, None)
+                if len(self._held) in (0, self.options.batch // 2):
+                    self._wake.set()  # room for more: claim again now rather than after a poll
                 self._cond.notify_all()
+
+    def _keep_claims(self, now: float, force: bool = False) -> None:
+        """Every third of a lease, push the lease of every reminder still being posted one lease ahead."""
+        with self._cond:
+            held = list(self._held.values())
+        if not held:
+            self._renew_at = now + self.options.lease / 3  # what is claimed next is renewed from then
+            return
+        if now < self._renew_at and not force:
+            return
+        self._renew_at = now + self.options.lease / 3
+        lost = self._store.extend(held, now + self.options.lease)
+        if lost:
+            log.warning("reminders: %d claim(s) ran out and were taken over before they were posted", lost)
 
     def _failed(self, reminder: Reminder, error: str) -> None:
         permanent = error.startswith("not a member")
@@ -208,4 +246,4 @@ class ReminderScheduler:
     def wait_idle(self, timeout: float) -> bool:
         """True once every handed-out reminder has been reported (tests)."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._in_flight == 0, timeout)
+            return self._cond.wait_for(lambda: not self._held, timeout)

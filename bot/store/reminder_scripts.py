@@ -111,6 +111,23 @@ redis.call('ZADD', KEYS[2], ARGV[2], redis.call('HGET', KEYS[1], 'id'))
 return 1
 """
 
+# ARGV: until, hash key prefix, then groups of (queue key, id, token).  A live claimant keeps the
+# claims it is still posting (queued behind the channel's other posts, or retrying): each one it
+# still holds is due again only at ``until``. Returns how many another claimant holds now (one
+# reported meanwhile holds no token: not counted).
+EXTEND = """
+local lost = 0
+for i = 3, #ARGV, 3 do
+  local token = redis.call('HGET', ARGV[2] .. ARGV[i + 1], 'token')
+  if token == ARGV[i + 2] then
+    redis.call('ZADD', ARGV[i], 'XX', ARGV[1], ARGV[i + 1])
+  elseif token then
+    lost = lost + 1
+  end
+end
+return lost
+"""
+
 # KEYS: hash, queue, channel set.  ARGV: state, ttl.  Settle without a claim (dismiss, cancel, a
 # summary that went out inline, a check that moved on before its nudge).
 SETTLE = """

@@ -38,6 +38,7 @@ class ReminderStore:
         self._claim: Script = client.register_script(lua.CLAIM)
         self._report: Script = client.register_script(lua.REPORT)
         self._retry: Script = client.register_script(lua.RETRY)
+        self._extend: Script = client.register_script(lua.EXTEND)
         self._settle: Script = client.register_script(lua.SETTLE)
         self._list: Script = client.register_script(lua.LIST)
         self._checkin: Script = client.register_script(lua.CHECKIN_ANSWER)
@@ -49,6 +50,7 @@ class ReminderStore:
             self._claim,
             self._report,
             self._retry,
+            self._extend,
             self._settle,
             self._list,
             self._checkin,
@@ -113,6 +115,17 @@ class ReminderStore:
         keys = self._three(reminder.id, reminder.channel)[:2]
         with translated("retry reminder"):
             return bool(self._retry(keys=keys, args=[reminder.token, repr(float(due)), error[:300]]))
+
+    def extend(self, reminders: Sequence[Reminder], until: float) -> int:
+        """Keep the claims of ``reminders`` (still being posted) until ``until``; how many another
+        process has taken over meanwhile (their leases ran out: those may be posted twice)."""
+        if not reminders:
+            return 0
+        args = [repr(float(until)), self._prefix()]
+        for reminder in reminders:
+            args += [self._keys.reminder_queue(queue_of(reminder.channel)), reminder.id, reminder.token]
+        with translated("extend reminder claims"):
+            return int(self._extend(keys=[], args=args))
 
     def settle(self, reminder_id: str, channel: str, state: State) -> bool:
         """End a reminder without a claim (dismissed, cancelled, done elsewhere)."""

@@ -27,7 +27,9 @@ DIALOGUE = load_dialogue()
 UI_KEYS = set(yaml.safe_load((packaged_dialogues_dir() / "ui.yaml").read_text(encoding="utf-8"))["en"])
 WORDS = ["start", "begin", "answer", "antwoord", "note", "next", "back", "skip", "status", "summary", "cancel",
          "restart", "decide", "help", "/as", "/quit", "/socialmedia-check", "--quorum", "--quorum=", "--anonymous",
-         "nl", "en", "confirm", "go", "not now"]  # fmt: skip
+         "nl", "en", "confirm", "go", "not now", "revisit", "herzien", "reminders", "reminder", "herinnering",
+         "history", "geschiedenis", "in", "on", "over", "op", "seconds", "months", "snooze", "dismiss", "start",
+         "answer", "cancel", "annuleer", "0badc0de", "3f9a2c1b"]  # fmt: skip
 DIGITS = ["1", "2", "10", "500", "501", "0", "¹", "²", "①", "ⅷ", "Ⅷ", "٣", "𝟑", "३", "３", "½", "-1", "1.5"]
 SEPARATORS = [" ", ",", ", ", ";", "\u00a0", "\t", "\n", "\u2028", "\x00", "\u200b"]
 tokens = st.one_of(st.sampled_from(WORDS), st.sampled_from(DIGITS), st.text(max_size=12))
