@@ -195,6 +195,7 @@ class App:
             poll=settings.reminder_poll,
             lease=settings.reminder_lease.total_seconds(),
             attempts=settings.reminder_attempts,
+            backoff=settings.reminder_backoff.total_seconds(),
         )
         log.info("reminders: serving %s", ", ".join(sorted(self._senders)))
         return ReminderScheduler(store.reminders, service.followups, self._senders, options=options)

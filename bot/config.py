@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     reminder_poll: float = Field(1.0, alias="SMC_REMINDER_POLL", ge=0.05, le=60)
     reminder_lease: timedelta = Field(timedelta(seconds=60), alias="SMC_REMINDER_LEASE")
     reminder_attempts: int = Field(8, alias="SMC_REMINDER_ATTEMPTS", ge=1, le=50)
+    reminder_backoff: timedelta = Field(timedelta(seconds=30), alias="SMC_REMINDER_BACKOFF")
     summary_grace: timedelta = Field(timedelta(seconds=120), alias="SMC_SUMMARY_GRACE")
     # --- HTTP server ------------------------------------------------------------------------
     port: int = Field(3000, alias="PORT", ge=0, le=65535)  # 0: any free port, logged at start-up
@@ -57,7 +58,13 @@ class Settings(BaseSettings):
     mattermost_setup_token: str | None = Field(None, alias="MATTERMOST_SETUP_TOKEN")
 
     @field_validator(
-        "session_ttl", "shutdown_grace", "nudge_after", "reminder_lease", "summary_grace", mode="before"
+        "session_ttl",
+        "shutdown_grace",
+        "nudge_after",
+        "reminder_lease",
+        "reminder_backoff",
+        "summary_grace",
+        mode="before",
     )
     @classmethod
     def _plain_seconds(cls, value: object) -> object:
@@ -73,7 +80,7 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 60 seconds (seconds, or ISO 8601 such as P30D)")
         return value
 
-    @field_validator("shutdown_grace", "nudge_after", "reminder_lease", "summary_grace")
+    @field_validator("shutdown_grace", "nudge_after", "reminder_lease", "reminder_backoff", "summary_grace")
     @classmethod
     def _positive_grace(cls, value: timedelta) -> timedelta:
         if value.total_seconds() <= 0:

@@ -260,7 +260,7 @@ class CheckService:
                 result = self._store.replace_running(plan.record, plan.replaces)
                 if result.status != "ok":
                     return [self._moved_notice(lens, result.record)]
-                self._started(ctx, plan.record)
+                self._started(ctx, plan.record, replaced=record)
                 return plan.messages
             case RecordAnswer():
                 sid = session_id or (record.id if record else "")
@@ -299,11 +299,15 @@ class CheckService:
         result = self._store.save_meta(plan.record, plan.expected_version, plan.reminders)
         return plan.messages if result.status == "ok" else []  # someone else moved it on: fine
 
-    def _started(self, ctx: Context, record: SessionRecord) -> None:
-        """A new check is stored: remember it, and plan the nudge of its first question."""
+    def _started(self, ctx: Context, record: SessionRecord, replaced: SessionRecord | None = None) -> None:
+        """A new check is stored: remember it, and plan the nudge of its first question (and settle the
+        open question's nudge of the check it replaced)."""
         self._remember(record.meta)
+        planned = [nudge(ctx, record, record.meta.state)]
+        if replaced is not None:
+            planned.append(nudge(ctx, replaced, replaced.meta.state, done=True))
         try:
-            self._store.reminders.schedule([nudge(ctx, record, record.meta.state)])
+            self._store.reminders.schedule(planned)
         except StoreError:  # the check itself is stored; a lost nudge is no reason to refuse it
             log.exception("could not schedule the first nudge of check %s", record.id)
 

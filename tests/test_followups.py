@@ -366,7 +366,9 @@ def test_a_question_that_moved_on_is_not_nudged(world: World) -> None:
 
 def test_a_cancelled_check_is_not_nudged(world: World) -> None:
     world.team.say("anna", "start")
+    assert "nudge" in listed(world)
     world.team.say("anna", "cancel")
+    assert "nudge" not in listed(world), "settled with the cancel"
     world.clock.move(seconds=NUDGE_AFTER)
     world.tick()
     assert not world.posts.sent
@@ -447,3 +449,13 @@ def test_a_dutch_check_comes_back_in_dutch(world: World) -> None:
     assert "Tijd om opnieuw te kijken" in post.text and "*Nu niet*" in post.text
     assert "Eerlijk oordeel 2,0" in post.text, "Dutch decimals"
     assert [a.label for a in post.actions][-1] == "Laten vallen"
+
+
+def test_a_restarted_check_leaves_one_nudge_for_its_new_first_question(world: World) -> None:
+    world.team.say("anna", "start")
+    world.team.say("anna", "restart confirm")
+    assert listed(world).count("nudge") == 1
+    world.clock.move(seconds=NUDGE_AFTER)
+    assert world.tick() == 1
+    [(_, [nudge])] = world.posts.sent
+    assert isinstance(nudge, Notice) and nudge.session_id == world.team.current().view.session_id

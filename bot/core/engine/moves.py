@@ -155,7 +155,7 @@ def cancel(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Pla
         header_card(lens, new, CardMode.UPDATE, cancelled_by=name),
         Notice(lens.t("cancelled", name=name, days=ctx.session_ttl_days), Audience.CHANNEL),
     ]
-    return SaveMove(new, record.version, messages)
+    return SaveMove(new, record.version, messages, [nudge(ctx, new, record.meta.state, done=True)])
 
 
 def cancelled_copy(record: SessionRecord, ctx: Context) -> SessionRecord:
