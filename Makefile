@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: console test image-check bench clean
+.PHONY: console test image-check bench bench-reminders clean
 
 console: $(VENV)/.installed  ## run the bot as a local team chat in the terminal
 	@scripts/ensure-system-deps.sh
@@ -23,6 +23,10 @@ image-check: $(VENV)/.test-installed  ## build the container image and run it fo
 bench: $(VENV)/.installed  ## the answer-path benchmark
 	@scripts/ensure-system-deps.sh
 	$(BIN)/python bench/answers.py
+
+bench-reminders: $(VENV)/.installed  ## the reminder scheduler: 3 worker processes, 100,000 reminders
+	@scripts/ensure-system-deps.sh
+	$(BIN)/python bench/reminders.py
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

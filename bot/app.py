@@ -29,6 +29,7 @@ from bot.store.keys import queue_of
 from bot.store.store import Store
 
 if TYPE_CHECKING:
+    from bot.core.messages import Summary
     from bot.runtime.scheduler import ReminderScheduler, Sender
     from bot.runtime.web import WebServer
 
@@ -43,10 +44,14 @@ def load_app_dialogue(settings: Settings) -> Dialogue:
 
 
 def build_store(settings: Settings, url: str | None = None) -> Store:
-    target = url or settings.redis_url
-    if not target:
-        raise ConfigError("REDIS_URL is required (e.g. redis://localhost:6379/0)")
-    store = Store.from_url(target, prefix=settings.redis_prefix, session_ttl=int(settings.session_ttl.total_seconds()))
+    # REDIS_URL (or ``url``), or SMC_REDIS_MODE=sentinel's sentinels: bot.store.connect
+    store = Store.connect(
+        settings,
+        url,
+        prefix=settings.redis_prefix,
+        session_ttl=int(settings.session_ttl.total_seconds()),
+        history_ttl=int(settings.history_ttl.total_seconds()) if settings.history_ttl else 0,
+    )
     store.preload_scripts()
     return store
 
@@ -62,7 +67,15 @@ def build_service(settings: Settings, store: SessionStore, dialogue: Dialogue | 
         zone=settings.zone,
         nudge_after=settings.nudge_after.total_seconds(),
         summary_grace=settings.summary_grace.total_seconds(),
+        chart=_export_chart,
     )
+
+
+def _export_chart(summary: Summary) -> tuple[bytes, str] | None:
+    """The chart an HTML export embeds (matplotlib loads only when a page is made)."""
+    from bot.adapters.outbox_files import export_chart
+
+    return export_chart(summary)
 
 
 @dataclass(frozen=True)
@@ -157,7 +170,9 @@ class App:
     def _build(self) -> None:
         settings = self.settings
         url = settings.redis_url
-        if self.mode == "console" and not url:
+        if settings.redis_mode == "sentinel":
+            pass  # no URL: the sentinels name the primary (bot.store.connect)
+        elif self.mode == "console" and not url:
             url = self._start_private_redis()
         elif not url:
             raise ConfigError("REDIS_URL is required for serve/socket (e.g. redis://localhost:6379/0)")
@@ -208,7 +223,11 @@ class App:
 
             key = ChannelKey("console", "local", self.console.channel)
             chat = ConsoleChat(
-                service, key, user=self.console.user, settle=lambda job, channel: store.settle_outbox(job, str(channel))
+                service,
+                key,
+                user=self.console.user,
+                settle=lambda job, channel: store.settle_outbox(job, str(channel)),
+                export_dir=settings.export_dir,
             )
             self._console_chat = chat.run
             self._senders[queue_of(str(key))] = chat.outbox

@@ -73,6 +73,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     worker.set_defaults(run=_worker)
 
+    schema = sub.add_parser("schema", help="print a published JSON Schema (export: what `export json` writes)")
+    schema.add_argument("name", choices=["export"], help="which schema")
+    schema.set_defaults(run=_schema)
+
     mm_setup = sub.add_parser("mattermost-setup", help="create or update the slash command in Mattermost")
     mm_setup.add_argument("--team", required=True, help="the team's name (as in its URL)")
     mm_setup.set_defaults(run=_mattermost_setup)
@@ -98,6 +102,13 @@ def _validate(args: argparse.Namespace) -> int:
         f"{dialogue.source}: ok — dialogue '{dialogue.id}' v{dialogue.version}, "
         f"{len(dialogue.questions)} questions, languages: {', '.join(dialogue.languages)}"
     )
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from bot.core.export.json_record import schema_text
+
+    sys.stdout.write(schema_text())
     return 0
 
 

@@ -140,7 +140,7 @@ class FollowUps:
         pages = max(1, math.ceil(total / views.HISTORY_PAGE))
         lens = self._lens(ctx, self._last_finished(channel), event)
         if page > pages:
-            return _refusal(lens, "history_bad_page", page=page, pages=pages)
+            return _refusal(lens, "history_bad_page", page=page, pages=pages, n=pages)
         records = self._store.history(str(channel), limit=views.HISTORY_PAGE, offset=(page - 1) * views.HISTORY_PAGE)
         return views.history_page(lens, records, page, pages)
 
@@ -223,7 +223,7 @@ class FollowUps:
         return event.user in ctx.admins or user_key(record.meta, event.user) == record.meta.facilitator
 
     def _not_yours(self, lens: Lens, record: SessionRecord, action: str) -> Notice:
-        facilitator = record.meta.facilitator_name if not record.meta.anonymous else lens.t("the_facilitator")
+        facilitator = (record.meta.facilitator_name if not record.meta.anonymous else "") or lens.t("the_facilitator")
         return _refusal(lens, "reminder_not_yours", facilitator=facilitator, action=lens.t(action))
 
     # --- what a due reminder posts ---------------------------------------------------------------------

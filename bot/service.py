@@ -37,7 +37,10 @@ from bot.core.reminders import Reminder
 from bot.core.session import FINISHED, Answer, Note, SessionMeta, SessionRecord
 from bot.core.views import question_card
 from bot.errors import StoreError
+from bot.exports import ChartMaker, Exports
 from bot.followups import FollowUps, ReminderStoreLike
+from bot.privacy import EVENTS as PRIVACY_EVENTS
+from bot.privacy import Privacy, PrivacyStoreLike
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,8 @@ class SessionStore(Protocol):
     def record_checkin(self, session_id: str, question: str, user: str, choice: int) -> int: ...
     @property
     def reminders(self) -> ReminderStoreLike: ...
+    @property
+    def privacy(self) -> PrivacyStoreLike: ...
 
 
 class CheckService:
@@ -96,6 +101,7 @@ class CheckService:
         zone: tzinfo = UTC,
         nudge_after: float = 2 * 86400.0,
         summary_grace: float = 120.0,
+        chart: ChartMaker | None = None,  # the chart an HTML export embeds (bot.exports)
     ) -> None:
         self.dialogue = dialogue
         self.flow = Flow(dialogue)  # one machine per dialogue definition, shared by every request
@@ -109,6 +115,8 @@ class CheckService:
         self._nudge_after = nudge_after
         self._summary_grace = summary_grace
         self.followups = FollowUps(store, self._context, self._start_like)
+        self.privacy = Privacy(store, self._context)  # forget-me and purge (bot.privacy)
+        self.exports = Exports(store, self._context, self.followups.with_previous, chart)
         # Immutable facts of a session (language, anonymity, salt, channel) let a button answer be
         # validated and recorded in one round trip. They never change, so caching them is safe
         # across replicas; a miss just costs one read.
@@ -151,8 +159,12 @@ class CheckService:
         return Notice(lens.t("store_down"), Audience.EPHEMERAL, Tone.ERROR)
 
     def _handle(self, channel: ChannelKey, event: Event) -> list[Message]:
+        if event.kind is EventKind.EXPORT:
+            return self.exports.handle(channel, event)
         if event.kind in _FOLLOW_UPS:
             return self.followups.handle(channel, event)
+        if event.kind in PRIVACY_EVENTS:
+            return self.privacy.handle(channel, event)
         return self._with_previous(self._handle_check(channel, event))
 
     def _handle_check(self, channel: ChannelKey, event: Event) -> list[Message]:

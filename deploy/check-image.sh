@@ -46,9 +46,10 @@ took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
 
 cleanup() {
   local status=$?
+  # fd 3: the script's stderr even when the failure happened inside a silenced wait_for.
   if [ "$status" -ne 0 ] && "${PODMAN[@]}" container exists "$NAME" 2>/dev/null; then
-    echo "---- the container's log (last 40 lines) ----" >&2
-    "${PODMAN[@]}" logs --tail 40 "$NAME" >&2 2>&1 || true
+    echo "---- the container's log (last 40 lines) ----" >&3
+    "${PODMAN[@]}" logs --tail 40 "$NAME" >&3 2>&3 || true
   fi
   "${PODMAN[@]}" rm --force --time 0 "$NAME" >/dev/null 2>&1 || true
   [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null
@@ -153,8 +154,8 @@ cmd=$("${PODMAN[@]}" image inspect --format '{{join .Config.Entrypoint " "}} {{j
   || die "the image lost its HEALTHCHECK (built without --format docker?)"
 "${PODMAN[@]}" run --rm --no-healthcheck "${ULIMITS[@]}" --entrypoint sh "$IMAGE" -c '
   for tool in gcc cc c++ make; do command -v "$tool" && exit 1; done
-  ! python3 -c "import pip" 2>/dev/null && [ ! -e /opt/venv/bin/pip ]' >/dev/null \
-  || die "the final stage holds a build tool (a compiler, make, or pip in /opt/venv)"
+  ! python3 -c "import pip" 2>/dev/null && [ ! -e /opt/venv/bin/pip ] && [ ! -e /opt/app/bin/pip ]' >/dev/null \
+  || die "the final stage holds a build tool (a compiler, make, or pip in /opt/venv or /opt/app)"
 # matplotlib builds its font cache under MPLCONFIGDIR=/tmp: fine on a read-only root filesystem.
 "${PODMAN[@]}" run --rm --no-healthcheck --read-only "${ULIMITS[@]}" "$IMAGE" \
   python3 -W error -c 'import matplotlib.font_manager as fm; fm.findfont("DejaVu Sans", fallback_to_default=False)' \

@@ -52,7 +52,10 @@ class Posts:
         messages: Sequence[Message],
         *,
         on_done: Callable[[str | None], None] | None = None,
+        still_wanted: Callable[[], bool] | None = None,
     ) -> None:
+        if still_wanted is not None and not still_wanted():
+            return  # as the outbox does: settled or taken over while it waited its turn
         error = self.fail.pop(0) if self.fail else None
         if error is None:
             self.sent.append((channel, list(messages)))
@@ -410,7 +413,7 @@ def test_a_second_check_compares_with_the_first_per_theme(world: World) -> None:
     assert rows["Time and people"] == (1.5, 1.5)
     text = render([second])
     assert "Compared with the previous check (November 28, 2026: Not now)" in text
-    assert "Time and people: 1.5 → 1.5" in text
+    assert "Time and people: ⌀ 1.5 → 1.5 of 5" in text
     assert first.summary.previous is None
 
 
@@ -447,7 +450,7 @@ def test_a_dutch_check_comes_back_in_dutch(world: World) -> None:
     [(_, [post])] = world.posts.sent
     assert isinstance(post, Notice)
     assert "Tijd om opnieuw te kijken" in post.text and "*Nu niet*" in post.text
-    assert "Eerlijk oordeel 2,0" in post.text, "Dutch decimals"
+    assert "Eerlijk oordeel ⌀ 2,0 van 5" in post.text, "Dutch decimals"
     assert [a.label for a in post.actions][-1] == "Laten vallen"
 
 

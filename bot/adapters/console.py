@@ -12,6 +12,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 from bot.adapters.console_out import ConsoleOutbound, MemoryRefs
@@ -24,16 +25,6 @@ from bot.service import CheckService
 COMMAND = "/socialmedia-check"
 USER_NAME = re.compile(r"^[\w.-]{1,32}$")
 
-CONSOLE_HELP = """\
-Console: you are one colleague at a time.
-  /as NAME         speak as another colleague (e.g. /as anna, /as bram)
-  1  or  1,3       answer the current question with option number(s)
-  any other text   answer a free-text or date question
-  /start [nl|en] [--anonymous] [--quorum N], /next, /back, /skip, /note TEXT,
-  /status, /summary, /decide go|pilot|not-now, /cancel, /restart, /help   (the bot's commands)
-  /quit            leave (the check is kept; start again to resume)"""
-
-
 @dataclass
 class ConsoleChat:
     service: CheckService
@@ -44,16 +35,18 @@ class ConsoleChat:
     language: str | None = None  # of the check last shown; the console's own phrases follow it
     # told when a summary went out, so its durable outbox entry is not printed again later
     settle: Callable[[str, ChannelKey], None] | None = None
+    export_dir: Path | None = None  # where `export` writes its files (SMC_EXPORT_DIR); None: the current directory
     _outbox: Outbox | None = field(default=None, init=False, repr=False)
     _reader: int | None = field(default=None, init=False, repr=False)  # the thread reading typed lines
 
     def run(self) -> None:
-        self._print("socialmedia-check console — a local team chat. Type /help for the commands.")
         card = self.service.current(self.channel)
+        self.language = language_of(card) if card is not None else self.language
+        self._print(self._say("console_welcome"))
         if card is None:
-            self._print("No check is running yet. Type /start (or /start nl) to begin.")
+            self._print(self._say("console_no_check"))
         else:
-            self._print("Resuming the running check.")
+            self._print(self._say("console_resuming"))
             self._render([card])
         self._reader = threading.get_ident()
         while True:
@@ -78,8 +71,8 @@ class ConsoleChat:
         if line.startswith("/as"):
             self._switch_user(line[3:].strip())
             return True
-        if line == "/help":
-            self._print(CONSOLE_HELP)
+        if line in ("/help", "/hulp"):
+            self._print(self._say("console_help"))
         try:
             self._render(self._dispatch(line))
         except BotError as exc:
@@ -96,10 +89,14 @@ class ConsoleChat:
 
     def _switch_user(self, name: str) -> None:
         if not USER_NAME.match(name):
-            self._print("Usage: /as NAME (letters, digits, . _ -; at most 32)")
+            self._print(self._say("console_as_usage"))
             return
         self.user = name
-        self._print(f"You are now {name}.")
+        self._print(self._say("console_you_are", name=name))
+
+    def _say(self, key: str, **values: object) -> str:
+        """The console's own line, in the language of the check last shown (dialogues/ui.yaml)."""
+        return phrase(self.service.ui(self.language), key, self.language, **values)
 
     def _render(self, messages: list[Message]) -> None:
         for message in messages:
@@ -110,7 +107,9 @@ class ConsoleChat:
     def outbox(self) -> Outbox:
         if self._outbox is None:
             port = ConsoleOutbound(
-                self._print, lambda: phrase(self.service.ui(self.language), "only_you", name=self.user)
+                self._print,
+                lambda: phrase(self.service.ui(self.language), "only_you", name=self.user),
+                self.export_dir,
             )
             self._outbox = Outbox(
                 port,

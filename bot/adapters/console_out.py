@@ -7,8 +7,11 @@ A header or question "post" prints it; an "update" prints the live tally line of
 from __future__ import annotations
 
 import itertools
+import os
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 from bot.core.messages import ChannelKey, HeaderCard, Notice, QuestionView, Summary
@@ -35,9 +38,13 @@ class ConsoleOutbound:
     platform = "console"
     chart_mode: Literal["attach", "after", "none"] = "none"
 
-    def __init__(self, write: Callable[[str], None], only_you: Callable[[], str]) -> None:
+    def __init__(
+        self, write: Callable[[str], None], only_you: Callable[[], str], export_dir: Path | None = None
+    ) -> None:
+        """``export_dir``: where exports are written (SMC_EXPORT_DIR); None: the current directory."""
         self._write = write
         self._only_you = only_you
+        self._export_dir = export_dir
         self._ids = itertools.count(1)
 
     def post(self, channel: ChannelKey, body: dict[str, Any], thread: str | None) -> str:
@@ -55,6 +62,32 @@ class ConsoleOutbound:
         self, channel: ChannelKey, png: bytes, filename: str, title: str, alt: str, thread: str | None
     ) -> str:
         return ""
+
+    def upload_file(
+        self,
+        channel: ChannelKey,
+        content: bytes,
+        filename: str,
+        mime: str,
+        title: str,
+        thread: str | None,
+        user: str | None,
+    ) -> str:
+        """Write the file (whole or not at all: a temporary file renamed into place) and print its path."""
+        folder = (self._export_dir or Path.cwd()).expanduser()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = (folder / Path(filename).name).resolve()
+        handle, temporary = tempfile.mkstemp(prefix=".export-", dir=folder)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(content)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        line = f"{title}\n  → {path}"
+        self._write(f"{self._only_you()} {line}" if user is not None else line)
+        return str(path)
 
     def header_body(self, card: HeaderCard) -> dict[str, Any]:
         return {"text": "\n" + header_text(card)}

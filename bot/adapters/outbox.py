@@ -25,11 +25,13 @@ from typing import Any, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from bot.adapters.outbox_files import deliver_file
 from bot.adapters.outbox_summary import deliver_summary
 from bot.core.messages import (
     Audience,
     CardMode,
     ChannelKey,
+    FileExport,
     HeaderCard,
     Message,
     Notice,
@@ -126,12 +128,15 @@ class Outbox:
         *,
         reply: ReplyTo | None = None,
         on_done: Callable[[str | None], None] | None = None,
+        still_wanted: Callable[[], bool] | None = None,
     ) -> None:
         """Deliver ``messages`` to ``channel``, after everything sent to it before. ``on_done`` is
-        called once the batch is through: with None when all of it went out, else with why not."""
+        called once the batch is through: with None when all of it went out, else with why not.
+        ``still_wanted`` is asked when the batch's turn comes: False drops the batch unsent, and then
+        ``on_done`` is not called (a reminder settled or taken over while it waited its turn)."""
         batch = list(messages) if isinstance(messages, Sequence) else [messages]
         if batch:
-            self._submit(channel, partial(self._run, channel, batch, reply or ReplyTo(), on_done))
+            self._submit(channel, partial(self._run, channel, batch, reply or ReplyTo(), on_done, still_wanted))
         elif on_done is not None:
             on_done(None)
 
@@ -184,8 +189,15 @@ class Outbox:
             self._workers.submit(channel, job)
 
     def _run(
-        self, channel: ChannelKey, batch: list[Message], reply: ReplyTo, on_done: Callable[[str | None], None] | None
+        self,
+        channel: ChannelKey,
+        batch: list[Message],
+        reply: ReplyTo,
+        on_done: Callable[[str | None], None] | None,
+        still_wanted: Callable[[], bool] | None = None,
     ) -> None:
+        if still_wanted is not None and not still_wanted():
+            return
         self._local.channel = channel
         error: str | None = "the delivery stopped unexpectedly"
         try:
@@ -395,4 +407,5 @@ _OPERATIONS: dict[type, _Operation] = {
     TallyChanged: Outbox._tally,
     Notice: Outbox._notice,
     SummaryCard: deliver_summary,
+    FileExport: deliver_file,
 }

@@ -11,6 +11,9 @@
     /socialmedia-check reminders [cancel <id>]
     /socialmedia-check reminder <id> start | snooze <duration> | dismiss | answer <question> <n>
     /socialmedia-check history [page]
+    /socialmedia-check forget-me [confirm]       (Dutch: vergeet-mij [bevestig]) the caller's data, team-wide
+    /socialmedia-check purge [confirm]           (facilitator or admin: everything stored about the channel)
+    /socialmedia-check export [md|csv|json|html] [<n>] [private]   (Dutch: exporteer … [privé])
 
 Dutch command words are accepted too (antwoord, notitie, volgende, terug, overslaan, ...).
 """
@@ -56,6 +59,14 @@ _WORDS: dict[str, EventKind] = {
     "herinnering": EventKind.REMINDER,
     "history": EventKind.HISTORY,
     "geschiedenis": EventKind.HISTORY,
+    "forget-me": EventKind.FORGET_ME,
+    "forgetme": EventKind.FORGET_ME,
+    "vergeet-mij": EventKind.FORGET_ME,
+    "vergeetmij": EventKind.FORGET_ME,
+    "purge": EventKind.PURGE,
+    "wissen": EventKind.PURGE,
+    "export": EventKind.EXPORT,
+    "exporteer": EventKind.EXPORT,
 }
 
 # reminder <id> <verb> [...]: the verbs (and their Dutch words) -> the action's name
@@ -87,6 +98,8 @@ _DECISIONS = {
     "not now": "not_now",
     "niet-nu": "not_now",
     "niet nu": "not_now",
+    "nu-niet": "not_now",  # as the Dutch help and the decision's label say it
+    "nu niet": "not_now",
     "nietnu": "not_now",
 }
 
@@ -119,9 +132,9 @@ def parse_command(text: str, user: str, user_name: str = "") -> Event | CommandE
         if rest.lower() not in ("repost", "opnieuw"):
             return CommandError("bad_arguments", "status [repost]")
         return _replace(base, confirm=True)  # post the open question again (a lost post, a buried thread)
-    if kind is EventKind.RESTART:
+    if kind in (EventKind.RESTART, EventKind.FORGET_ME, EventKind.PURGE):
         if rest and rest.lower() not in ("confirm", "bevestig"):
-            return CommandError("bad_arguments", "restart [confirm]")
+            return CommandError("bad_arguments", f"{kind.value} [confirm]")
         return _replace(base, confirm=bool(rest))
     if kind in (EventKind.ANSWER, EventKind.NOTE):
         if not rest:
@@ -183,11 +196,37 @@ def _parse_history(rest: str, base: Event) -> Event | CommandError:
     return _replace(base, value=str(page))
 
 
+_EXPORT_FORMATS = {"md": "md", "markdown": "md", "csv": "csv", "json": "json", "html": "html"}
+_PRIVATE = frozenset({"private", "privately", "privé", "prive"})
+
+
+def _parse_export(rest: str, base: Event) -> Event | CommandError:
+    """``export [md|csv|json|html] [<n>] [private]``, in any order: value ``md`` or ``md:private``,
+    text the n-th check of the channel's history (empty: the running or the last finished one)."""
+    usage = CommandError("bad_arguments", "export [md|csv|json|html] [<n>] [private]")
+    fmt: str | None = None
+    number: int | None = None
+    private = False
+    for token in rest.split():
+        word = token.lower()
+        if word in _EXPORT_FORMATS and fmt is None:
+            fmt = _EXPORT_FORMATS[word]
+        elif word in _PRIVATE and not private:
+            private = True
+        elif number is None and (n := parse_number(token)) is not None and n >= 1:
+            number = n
+        else:
+            return usage
+    value = (fmt or "md") + (":private" if private else "")
+    return _replace(base, value=value, text=str(number) if number is not None else "")
+
+
 _FOLLOW_UPS = {
     EventKind.REVISIT: _parse_revisit,
     EventKind.REMINDERS: _parse_reminders,
     EventKind.REMINDER: _parse_reminder,
     EventKind.HISTORY: _parse_history,
+    EventKind.EXPORT: _parse_export,
 }
 
 

@@ -13,7 +13,7 @@ from babel.dates import format_time
 
 from bot.core.messages import Action, Audience, Comparison, EventKind, Notice, Summary, ThemeChange
 from bot.core.reminders import Reminder, State, is_late
-from bot.core.report import fmt_mean
+from bot.core.report import THEME_SCALE, fmt_score
 from bot.core.session import SessionRecord
 from bot.core.summary import build_summary, check_day
 from bot.core.views import Lens
@@ -44,7 +44,9 @@ def theme_means(lens: Lens, record: SessionRecord) -> dict[str, tuple[str, float
 
 def _themes_line(lens: Lens, record: SessionRecord) -> str:
     means = theme_means(lens, record).values()
-    parts = [f"{title} {fmt_mean(mean, lens.language)}" for title, mean in means if mean is not None]
+    parts = [  # "Time and people ⌀ 2.3 of 5": the theme's scale said, as everywhere
+        f"{title} {fmt_score(mean, THEME_SCALE, lens.language, lens.ui)}" for title, mean in means if mean is not None
+    ]
     return " · ".join(parts)
 
 

@@ -58,6 +58,9 @@ class EventKind(StrEnum):
     REMINDERS = "reminders"  # list the channel's reminders (value "cancel:<id>": cancel one)
     REMINDER = "reminder"  # act on a reminder: value "start:<id>", "snooze:<id>" (+ text), "dismiss:<id>", ...
     HISTORY = "history"  # past checks of the channel (value: the page)
+    FORGET_ME = "forget-me"  # remove the caller from every check of the team (needs confirm)
+    PURGE = "purge"  # remove everything stored about the channel (facilitator or admin; needs confirm)
+    EXPORT = "export"  # the running or a past check as a file (value: format[:private], text: n-th in history)
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,8 @@ class Spread:
     """How the answers to one question are distributed, and whether the team disagrees."""
 
     respondents: int
-    average: float | None = None  # scale questions only
+    # scale questions only, in the buttons' own numbering (1 = the first option), as people see them
+    average: float | None = None
     minimum: int | None = None
     maximum: int | None = None
     disagreement: bool = False
@@ -169,6 +173,11 @@ class QuestionView:
     anonymous: bool
     language: str
     ui: Mapping[str, str]  # button labels and short phrases in the session's language
+    # ready to print, in the session's language (bot.core.views; numbers formatted by bot.core.report):
+    progress: str = ""  # "Question 12 · Considerations (phase 2 of 5)"
+    progress_note: str = ""  # why a phase is (or will be) skipped, empty when none is
+    chosen: str = ""  # "2 × Well, 1 × Partly", most chosen first; empty without options or answers
+    mean: str = ""  # "⌀ 2.7 of 3" in the buttons' own numbering, scale questions only
 
 
 class CardMode(StrEnum):
@@ -307,7 +316,22 @@ class SummaryCard:
     outbox_job: str = ""  # the durable outbox entry this post settles once it is out (bot.core.reminders)
 
 
-Message = Notice | HeaderCard | QuestionCard | TallyChanged | SummaryCard
+@dataclass(frozen=True)
+class FileExport:
+    """A file for the channel (or, ``Audience.EPHEMERAL``, only for the person who asked): an export.
+
+    ``session_id`` stays None on purpose: an export of an old check must not become the channel's
+    "latest" check in the outbox (thread notices follow that)."""
+
+    filename: str
+    content: bytes
+    mime: str
+    title: str
+    audience: Audience = Audience.CHANNEL
+    session_id: str | None = None
+
+
+Message = Notice | HeaderCard | QuestionCard | TallyChanged | SummaryCard | FileExport
 
 
 def session_of(message: Message) -> str | None:

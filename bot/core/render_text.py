@@ -24,17 +24,20 @@ __all__ = ["bar", "header_text", "notice_text", "phrase", "question_text", "summ
 
 
 def progress(view: QuestionView) -> str:
-    return view.ui["progress"].format(number=view.number, total=view.total)
+    """``Question 12 · Considerations (phase 2 of 5)``, as the view says it."""
+    return view.progress
 
 
 def question_text(view: QuestionView, numbered: bool = True) -> str:
-    ui = view.ui
     state = ""
     if view.skipped:
-        state = f" · {ui['skipped']}"
+        state = f" · {phrase(view.ui, 'skipped', view.language)}"
     elif view.closed:
-        state = f" · {ui['closed']}"
-    lines = [f"{progress(view)} · {view.phase}{state}", f"*{view.text}*"]
+        state = f" · {phrase(view.ui, 'closed', view.language)}"
+    lines = [f"{progress(view)}{state}"]
+    if view.progress_note:
+        lines.append(f"_{view.progress_note}_")
+    lines.append(f"*{view.text}*")
     if view.help and not view.closed:
         lines.append(f"_{view.help}_")
     for option in view.options:
@@ -50,17 +53,17 @@ def question_text(view: QuestionView, numbered: bool = True) -> str:
 
 
 def tally_line(view: QuestionView) -> str:
-    ui = view.ui
+    """``3 answered (anna, bram, cas) · 2 × Well, 1 × Poorly · ⌀ 2.3 of 3 · ⚠ Disagreement: …``"""
+    ui, language = view.ui, view.language
     if view.respondent_count == 0:
-        line = ui["no_answers_yet"]
+        line = phrase(ui, "no_answers_yet", language)
     else:
-        line = ui["answers_count"].format(n=view.respondent_count)
+        line = phrase(ui, "answers_count", language, n=view.respondent_count)
         if view.respondents:
             line += f" ({', '.join(view.respondents)})"
-        if view.spread.average is not None:
-            line += f" · ⌀ {view.spread.average:.1f}"
+        line += "".join(f" · {part}" for part in (view.chosen, view.mean) if part)
     if view.spread.disagreement:
-        line += f" · ⚠ {ui['disagreement']}: {view.spread.reason}"
+        line += f" · ⚠ {phrase(ui, 'disagreement', language)}: {view.spread.reason}"
     if view.notes_count:
         line += f" · ✎ {view.notes_count}"
     return line
@@ -69,9 +72,9 @@ def tally_line(view: QuestionView) -> str:
 def header_text(card: HeaderCard) -> str:
     lines = [f"*{card.title}*", card.intro, card.status_line]
     if card.anonymous:
-        lines.append(card.ui["anonymous_note"])
+        lines.append(phrase(card.ui, "anonymous_note", card.language))
     if card.quorum:
-        lines.append(card.ui["quorum_note"].format(quorum=card.quorum))
+        lines.append(phrase(card.ui, "quorum_note", card.language, quorum=card.quorum, n=card.quorum))
     return "\n".join(lines)
 
 

@@ -9,15 +9,16 @@ platform. Raw numbers are kept beside the formatted ones for machine-readable ex
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.core.messages import QuestionResult, Summary, ThemeResult
 from bot.core.texts import phrase
 
-MEAN_SIGN = "⌀"
+MEAN_SIGN = "⌀"  # the sign of a mean on every surface (the catalogue's score_of carries it)
 RANGE_SIGN = "–"  # en dash
 BAR_WIDTH = 10
+THEME_SCALE = 5  # every theme's score lies on 1..5 (bot.core.summary)
 
 
 def bar(value: float | None, maximum: float = 5, width: int = BAR_WIDTH) -> str:
@@ -26,6 +27,11 @@ def bar(value: float | None, maximum: float = 5, width: int = BAR_WIDTH) -> str:
         return "░" * width
     filled = max(0, min(width, round(value / maximum * width)))
     return "█" * filled + "░" * (width - filled)
+
+
+# --- the one way numbers read, on every surface -------------------------------------------------
+# Two scales, each where people see it: a question's mean counts in its buttons' own numbering
+# ("⌀ 2.7 of 3"), a theme's on the 1–5 scale ("⌀ 3.4 of 5"); both say which.
 
 
 def fmt_mean(value: float, language: str | None = None) -> str:
@@ -38,17 +44,40 @@ def fmt_mean(value: float, language: str | None = None) -> str:
     return str(format_decimal(float(f"{value:.1f}"), format="0.0", locale=language))
 
 
-def fmt_range(low: float, high: float) -> str:
-    """The one way a spread reads: ``2.7–3.7``."""
-    return f"{fmt_mean(low)}{RANGE_SIGN}{fmt_mean(high)}"
+def fmt_range(low: float, high: float, language: str | None = None) -> str:
+    """The one way a spread reads: ``2.7–3.7`` (Dutch ``2,7–3,7``)."""
+    return f"{fmt_mean(low, language)}{RANGE_SIGN}{fmt_mean(high, language)}"
 
 
-def fmt_score(mean: float, low: float | None, high: float | None, scale_max: int | None = None) -> str:
-    """``⌀ 3.4/5 (2.7–3.7)``: the range only when the answers differ, ``/5`` only when a scale is given."""
-    text = f"{MEAN_SIGN} {fmt_mean(mean)}" + (f"/{scale_max}" if scale_max else "")
-    if low is not None and high is not None and high > low:
-        text += f" ({fmt_range(low, high)})"
-    return text
+def fmt_score(mean: float, scale_max: int, language: str | None = None, ui: Mapping[str, str] | None = None) -> str:
+    """A mean with its scale: ``⌀ 3.4 of 5`` (Dutch ``⌀ 3,4 van 5``)."""
+    return phrase(ui, "score_of", language, mean=fmt_mean(mean, language), max=scale_max)
+
+
+def fmt_theme_score(
+    mean: float,
+    low: float | None,
+    high: float | None,
+    scale_max: int,
+    language: str | None = None,
+    ui: Mapping[str, str] | None = None,
+) -> str:
+    """``⌀ 3.4 of 5 (colleagues 2.7–3.7)``: the range of the colleagues' own means, only when they differ."""
+    score = fmt_score(mean, scale_max, language, ui)
+    if low is None or high is None or fmt_mean(low, language) == fmt_mean(high, language):
+        return score
+    return phrase(ui, "score_spread", language, score=score, range=fmt_range(low, high, language))
+
+
+def fmt_chosen(counted: Sequence[tuple[str, int]], language: str | None = None, ui: Mapping[str, str] | None = None) -> str:
+    """What people chose: ``2 × Well, 1 × Partly`` from (label, count) in the options' order; most chosen
+    first, ties in the options' order, options nobody chose left out."""
+    ranked = sorted(((label, count) for label, count in counted if count > 0), key=lambda lc: -lc[1])
+    return ", ".join(phrase(ui, "chosen_option", language, n=count, option=label) for label, count in ranked)
+
+
+def _mean_or_dash(value: float | None, language: str | None) -> str:
+    return "–" if value is None else fmt_mean(value, language)
 
 
 # --- rows ----------------------------------------------------------------------------------------
@@ -67,8 +96,8 @@ class FieldRow:
 class ThemeRow:
     title: str
     bar: str  # ``███████░░░``, an empty track when not answered
-    score: str  # ``⌀ 3.4/5 (2.7–3.7)``, or the "not answered" label
-    answered: str  # ``3 of 3 questions answered``
+    score: str  # ``⌀ 3.4 of 5 (colleagues 2.7–3.7)``, or the "not answered" label
+    answered: str  # ``3 of 3 questions answered`` (``1 of 1 question answered``)
     flags: tuple[str, ...]  # ``Disagreement: <question>``, one per question the team disagrees on
     average: float | None
     minimum: float | None
@@ -95,7 +124,7 @@ class QuestionRow:
     text: str
     state: str  # empty when answered, else the "skipped" / "not answered" label
     answers: tuple[ChoiceRow | TextRow, ...]  # chosen options (count > 0) first, then written answers
-    score: str  # ``⌀ 3.4 (1.0–5.0)`` for a scale question, else empty
+    score: str  # ``⌀ 2.7 of 3`` for a scale question, in its buttons' own numbering; else empty
     disagreement: str  # ``Disagreement: <reason>``, empty when the team agrees
 
 
@@ -120,7 +149,7 @@ class DecisionSection:
 class ParticipantsSection:
     title: str
     names: tuple[str, ...]  # empty when anonymous
-    text: str  # the names joined, or ``3 participants``
+    text: str  # the names joined, or ``3 participants`` (``1 participant``)
 
 
 @dataclass(frozen=True)
@@ -241,6 +270,7 @@ def _follow_up(summary: Summary, t: _Labels) -> list[ListSection]:
                 theme=c.title,
                 before=_mean_or_dash(c.before, summary.language),
                 now=_mean_or_dash(c.now, summary.language),
+                max=THEME_SCALE,
             )
             for c in previous.themes
         ]
@@ -249,10 +279,6 @@ def _follow_up(summary: Summary, t: _Labels) -> list[ListSection]:
     if summary.checkin:
         sections.append(ListSection("checkin", t("checkin_header"), summary.checkin))
     return sections
-
-
-def _mean_or_dash(value: float | None, language: str) -> str:
-    return "–" if value is None else fmt_mean(value, language)
 
 
 def _participants(summary: Summary, t: _Labels) -> ParticipantsSection:
@@ -268,8 +294,8 @@ def _theme(theme: ThemeResult, t: _Labels) -> ThemeRow:
         bar=bar(theme.average, scale),
         score=t("not_answered")
         if theme.average is None
-        else fmt_score(theme.average, theme.minimum, theme.maximum, scale),
-        answered=t("theme_answered", answered=theme.answered, questions=theme.questions),
+        else fmt_theme_score(theme.average, theme.minimum, theme.maximum, scale, t.language, t.ui),
+        answered=t("theme_answered", answered=theme.answered, questions=theme.questions, n=theme.questions),
         flags=tuple(f"{t('disagreement')}: {question}" for question in theme.disagreements),
         average=theme.average,
         minimum=theme.minimum,
@@ -286,8 +312,8 @@ def _question(q: QuestionResult, anonymous: bool, t: _Labels) -> QuestionRow:
         answers += [TextRow("" if anonymous else a.author or "", a.text) for a in q.text_answers]
     spread = q.spread
     score = ""
-    if not state and spread.average is not None:
-        score = fmt_score(spread.average, spread.minimum, spread.maximum)
+    if not state and spread.average is not None and q.options:
+        score = fmt_score(spread.average, len(q.options), t.language, t.ui)
     disagreement = ""
     if not state and spread.disagreement:
         disagreement = t("disagreement") + (f": {spread.reason}" if spread.reason else "")

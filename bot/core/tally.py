@@ -28,12 +28,9 @@ def counts(question: Question, answers: Mapping[str, Answer]) -> Counter[int]:
 
 
 def steps(question: Question, answers: Mapping[str, Answer]) -> list[int]:
-    """Scale answers as option positions (0-based), one per person."""
+    """Scale answers as option positions (0-based), one per person: the scale people answer on (the
+    buttons' numbering, minus one). The options' hidden scores feed only the themes (bot.core.summary)."""
     return [a.choices[0] - 1 for a in answers.values() if a.choices and 1 <= a.choices[0] <= len(question.options)]
-
-
-def scores(question: Question, answers: Mapping[str, Answer]) -> list[int]:
-    return [question.options[s].score or 0 for s in steps(question, answers)]
 
 
 def disagreement(question: Question, answers: Mapping[str, Answer]) -> tuple[bool, str, int]:

@@ -39,7 +39,7 @@ class ClaimStore(Protocol):
     def claim(self, queues: Sequence[str], now: float, lease: float, limit: int, token: str) -> Claimed: ...
     def report(self, reminder: Reminder, state: State, error: str = "") -> bool: ...
     def retry(self, reminder: Reminder, due: float, error: str) -> bool: ...
-    def extend(self, reminders: Sequence[Reminder], until: float) -> int: ...
+    def extend(self, reminders: Sequence[Reminder], until: float) -> tuple[int, int]: ...
 
 
 class Sender(Protocol):
@@ -51,6 +51,7 @@ class Sender(Protocol):
         messages: Sequence[Message],
         *,
         on_done: Callable[[str | None], None] | None = None,
+        still_wanted: Callable[[], bool] | None = None,
     ) -> None: ...
 
 
@@ -193,7 +194,25 @@ class ReminderScheduler:
             return
         with self._cond:
             self._held[reminder.id] = reminder
-        sender.send(ChannelKey.parse(reminder.channel), messages, on_done=lambda error: self._done(reminder, error))
+        sender.send(
+            ChannelKey.parse(reminder.channel),
+            messages,
+            on_done=lambda error: self._done(reminder, error),
+            still_wanted=lambda: self._still_ours(reminder),
+        )
+
+    def _still_ours(self, reminder: Reminder) -> bool:
+        """Asked when the post's turn comes in its channel: post only what this process still holds
+        (a summary that went out inline meanwhile, a reminder dismissed or taken over, is not posted)."""
+        try:
+            held, _ = self._store.extend([reminder], self._clock() + self.options.lease)
+        except StoreError as exc:  # unsure: leave it to come due again once its lease runs out
+            log.warning("reminders: could not confirm the claim of %s (%s); it comes due again", reminder.id, exc)
+            held = 0
+        if not held:
+            log.info("reminders: %s was settled or taken over while it waited; not posted", reminder.id)
+            self._release(reminder)
+        return bool(held)
 
     def _done(self, reminder: Reminder, error: str | None) -> None:
         try:
@@ -206,11 +225,14 @@ class ReminderScheduler:
         except Exception:
             log.exception("reminders: could not record the outcome of %s", reminder.id)
         finally:
-            with self._cond:
-                self._held.pop(reminder.id, None)
-                if len(self._held) in (0, self.options.batch // 2):
-                    self._wake.set()  # room for more: claim again now rather than after a poll
-                self._cond.notify_all()
+            self._release(reminder)
+
+    def _release(self, reminder: Reminder) -> None:
+        with self._cond:
+            self._held.pop(reminder.id, None)
+            if len(self._held) in (0, self.options.batch // 2):
+                self._wake.set()  # room for more: claim again now rather than after a poll
+            self._cond.notify_all()
 
     def _keep_claims(self, now: float, force: bool = False) -> None:
         """Every third of a lease, push the lease of every reminder still being posted one lease ahead."""
@@ -222,9 +244,9 @@ class ReminderScheduler:
         if now < self._renew_at and not force:
             return
         self._renew_at = now + self.options.lease / 3
-        lost = self._store.extend(held, now + self.options.lease)
-        if lost:
-            log.warning("reminders: %d claim(s) ran out and were taken over before they were posted", lost)
+        _, taken = self._store.extend(held, now + self.options.lease)
+        if taken:
+            log.warning("reminders: %d claim(s) ran out and were taken over before they were posted", taken)
 
     def _failed(self, reminder: Reminder, error: str) -> None:
         permanent = error.startswith("not a member")

@@ -62,6 +62,25 @@ class Keys:
         """Set of a channel's open reminder ids: its ``reminders`` list, and what ``purge`` removes."""
         return f"{self.prefix}:remch:{channel}"
 
+    # --- privacy (bot.store.privacy) ----------------------------------------------------------------
+
+    def channel_sessions(self, channel: str) -> str:
+        """Set of the ids of every check created in a channel (running, finished, cancelled)."""
+        return f"{self.prefix}:chsess:{channel}"
+
+    def team_channels(self, channel: str) -> str:
+        """Set of the :meth:`channel_sessions` keys of a channel's team: where ``forget-me`` looks."""
+        platform, _, rest = channel.partition(":")
+        return f"{self.prefix}:team:{platform}:{rest.partition(':')[0]}"
+
+    def channel_marks(self, channel: str) -> str:
+        """Sorted set of a channel's dedup marks and click guards (score: when each expires), for ``purge``."""
+        return f"{self.prefix}:marks:{channel}"
+
+    def indexed(self) -> str:
+        """Set once the checks stored before the channel/team indexes existed were indexed (one SCAN)."""
+        return f"{self.prefix}:k:indexed"
+
 
 def queue_of(channel: str) -> str:
     """The schedule a channel's reminders wait in: one per platform, so only a process that serves the

@@ -46,13 +46,15 @@ return added
 """
 )
 
-# KEYS: hash, queue, channel set.  ARGV: due.  A new time for an existing reminder (snooze, revisit).
+# KEYS: hash, queue, channel set.  ARGV: due, the check's session key.  A new time for an existing
+# reminder (snooze, revisit); it is kept as long as its check (SMC_HISTORY_TTL), or for good.
 RESCHEDULE = """
 local id = redis.call('HGET', KEYS[1], 'id')
 if not id then return 0 end
 redis.call('HSET', KEYS[1], 'due', ARGV[1], 'state', 'scheduled', 'attempts', 0, 'error', '')
 redis.call('HDEL', KEYS[1], 'token')
-redis.call('PERSIST', KEYS[1])
+local left = redis.call('PTTL', ARGV[2] or '')
+if left > 0 then redis.call('PEXPIRE', KEYS[1], left) else redis.call('PERSIST', KEYS[1]) end
 redis.call('ZADD', KEYS[2], ARGV[1], id)
 redis.call('SADD', KEYS[3], id)
 return 1
@@ -113,19 +115,20 @@ return 1
 
 # ARGV: until, hash key prefix, then groups of (queue key, id, token).  A live claimant keeps the
 # claims it is still posting (queued behind the channel's other posts, or retrying): each one it
-# still holds is due again only at ``until``. Returns how many another claimant holds now (one
-# reported meanwhile holds no token: not counted).
+# still holds is due again only at ``until``. Returns {how many it still held, how many another
+# claimant holds now} (one reported or settled meanwhile holds no token: neither).
 EXTEND = """
-local lost = 0
+local held, taken = 0, 0
 for i = 3, #ARGV, 3 do
   local token = redis.call('HGET', ARGV[2] .. ARGV[i + 1], 'token')
   if token == ARGV[i + 2] then
     redis.call('ZADD', ARGV[i], 'XX', ARGV[1], ARGV[i + 1])
+    held = held + 1
   elseif token then
-    lost = lost + 1
+    taken = taken + 1
   end
 end
-return lost
+return {held, taken}
 """
 
 # KEYS: hash, queue, channel set.  ARGV: state, ttl.  Settle without a claim (dismiss, cancel, a

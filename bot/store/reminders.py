@@ -87,7 +87,8 @@ class ReminderStore:
     def reschedule(self, reminder: Reminder, due: float) -> bool:
         """Move an existing reminder to ``due`` (scheduled again, attempts reset)."""
         with translated("reschedule reminder"):
-            return bool(self._reschedule(keys=self._three(reminder.id, reminder.channel), args=[repr(float(due))]))
+            keys, session = self._three(reminder.id, reminder.channel), self._keys.session(reminder.session_id)
+            return bool(self._reschedule(keys=keys, args=[repr(float(due)), session]))
 
     def claim(self, queues: Sequence[str], now: float, lease: float, limit: int, token: str) -> Claimed:
         """Take up to ``limit`` due reminders of ``queues`` for ``lease`` seconds."""
@@ -116,16 +117,17 @@ class ReminderStore:
         with translated("retry reminder"):
             return bool(self._retry(keys=keys, args=[reminder.token, repr(float(due)), error[:300]]))
 
-    def extend(self, reminders: Sequence[Reminder], until: float) -> int:
-        """Keep the claims of ``reminders`` (still being posted) until ``until``; how many another
-        process has taken over meanwhile (their leases ran out: those may be posted twice)."""
+    def extend(self, reminders: Sequence[Reminder], until: float) -> tuple[int, int]:
+        """Keep the claims of ``reminders`` (still being posted) until ``until``. Returns (how many
+        were still held, how many another process has taken over: their leases ran out)."""
         if not reminders:
-            return 0
+            return 0, 0
         args = [repr(float(until)), self._prefix()]
         for reminder in reminders:
             args += [self._keys.reminder_queue(queue_of(reminder.channel)), reminder.id, reminder.token]
         with translated("extend reminder claims"):
-            return int(self._extend(keys=[], args=args))
+            held, taken = cast(list[int], self._extend(keys=[], args=args))
+        return int(held), int(taken)
 
     def settle(self, reminder_id: str, channel: str, state: State) -> bool:
         """End a reminder without a claim (dismissed, cancelled, done elsewhere)."""

@@ -7,6 +7,7 @@ cannot drift apart.
 from __future__ import annotations
 
 from bot.core.session import CANCELLED, FINISHED, NOTE_PREFIX, RUNNING
+from bot.store.privacy_scripts import HISTORY_TTL, TRACK_MARK
 from bot.store.reminder_scripts import ADD_REMINDER
 
 
@@ -20,10 +21,13 @@ def _lua(source: str) -> str:
     )
 
 
-# Shared tail of create / replace_running. KEYS[1] pointer, KEYS[2] new session;
-# ARGV[first..] field/value pairs. HSET per pair: no unpack() stack limit on big records.
+# Shared tail of create / replace_running. KEYS[1] pointer, KEYS[2] new session, last two: the team's
+# and the channel's index sets (bot.store.privacy); ARGV[first..] field/value pairs. HSET per pair:
+# no unpack() stack limit on big records.
 WRITE_NEW = """
 redis.call('SET', KEYS[1], sid, 'EX', ttl)
+redis.call('SADD', KEYS[#KEYS], sid)
+redis.call('SADD', KEYS[#KEYS - 1], KEYS[#KEYS])
 redis.call('DEL', KEYS[2])
 for i = first, #ARGV, 2 do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
@@ -32,7 +36,7 @@ redis.call('EXPIRE', KEYS[2], ttl)
 return {'ok'}
 """
 
-# KEYS: pointer, session.  ARGV: sid, ttl, session-key prefix, field, value, ...
+# KEYS: pointer, session, team index, channel index.  ARGV: sid, ttl, session-key prefix, field, value, ...
 CREATE = _lua(
     """
 local running = redis.call('GET', KEYS[1])
@@ -47,7 +51,8 @@ local sid, ttl, first = ARGV[1], ARGV[2], 4
     + WRITE_NEW
 )
 
-# KEYS: pointer, new session, old session.  ARGV: old sid, new sid, ttl, session-key prefix, field, value, ...
+# KEYS: pointer, new session, old session, team index, channel index.
+# ARGV: old sid, new sid, ttl, session-key prefix, field, value, ...
 REPLACE_RUNNING = _lua(
     """
 local running = redis.call('GET', KEYS[1])
@@ -168,20 +173,22 @@ return seq
 )
 
 # KEYS: session, pointer, refs, history.  ARGV: expected ver, meta, cur, status, ttl, sid, finished score,
-# then the reminders the move schedules (bot.store.reminders.ReminderStore.schedule_args), added with it.
+# history ttl (SMC_HISTORY_TTL, 0: keep), then the reminders the move schedules
+# (bot.store.reminders.ReminderStore.schedule_args), added with it.
 SAVE_META = _lua(
     ADD_REMINDER
+    + HISTORY_TTL
     + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 if tonumber(redis.call('HGET', KEYS[1], 'ver') or '0') ~= tonumber(ARGV[1]) then
   return {'conflict', redis.call('HGETALL', KEYS[1])}
 end
+local was = redis.call('HGET', KEYS[1], 'status')
 redis.call('HSET', KEYS[1], 'meta', ARGV[2], 'cur', ARGV[3], 'status', ARGV[4])
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
 local ours = redis.call('GET', KEYS[2]) == ARGV[6]
 if ARGV[4] == '$FINISHED' then
-  redis.call('PERSIST', KEYS[1])
-  redis.call('PERSIST', KEYS[3])
+  keep_finished(KEYS[1], KEYS[3], was, ARGV[8])
   if ours then redis.call('DEL', KEYS[2]) end
   redis.call('ZADD', KEYS[4], ARGV[7], ARGV[6])
 else
@@ -195,7 +202,10 @@ else
     end
   end
 end
-for i = 8, #ARGV, 4 do add_reminder(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]) end
+for i = 9, #ARGV, 4 do
+  add_reminder(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
+  if ARGV[4] == '$FINISHED' then no_longer_than(ARGV[i], KEYS[1]) end
+end
 return {'ok', redis.call('HGETALL', KEYS[1])}
 """
 )
@@ -206,7 +216,7 @@ local out = {}
 local first = tonumber(ARGV[3] or '0')
 for _, sid in ipairs(redis.call('ZREVRANGE', KEYS[1], first, first + tonumber(ARGV[1]) - 1)) do
   local fields = redis.call('HGETALL', ARGV[2] .. sid)
-  if #fields > 0 then table.insert(out, fields) end
+  if #fields > 0 then table.insert(out, fields) else redis.call('ZREM', KEYS[1], sid) end  -- expired
 end
 return out
 """
@@ -248,11 +258,16 @@ return 0
 # A double-click guard on an injected clock (bot.store.store.Store.claim_window): the mark holds the
 # time of the last accepted claim, so a refused claim never extends the window. The distance is
 # absolute: a replica whose clock lags can at worst let a double click count twice, never lock a user
-# out. KEYS: mark.  ARGV: now, window (seconds), ttl (whole seconds; only to clean the mark up).
-CLAIM_WINDOW = """
+# out. KEYS: mark (and the channel's marks, bot.store.privacy_scripts.TRACK_MARK).  ARGV: now, window
+# (seconds), ttl (whole seconds; only to clean the mark up).
+CLAIM_WINDOW = (
+    TRACK_MARK
+    + """
 local last = tonumber(redis.call('GET', KEYS[1]))
 local now = tonumber(ARGV[1])
 if last and math.abs(now - last) < tonumber(ARGV[2]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+if KEYS[2] then track_mark(KEYS[2], KEYS[1], ARGV[3]) end
 return 1
 """
+)

@@ -10,6 +10,7 @@ Keys (``p`` = SMC_REDIS_PREFIX)::
     {p}:win:{key}       double-click guards: when a claim was last accepted (claim_window)
     {p}:lock:{key}      short locks
     {p}:dirty:{key}     "needs re-render" flags
+    {p}:chsess:{channel}, {p}:team:{platform}:{team}, {p}:marks:{channel}   privacy indexes (bot.store.privacy)
 
 Every public call is one round trip: the multi-step ones are Lua scripts (EVALSHA). Scripts that
 follow the channel pointer (create, load_running, history) touch a session key that is computed
@@ -25,9 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 import redis
-from redis.backoff import ExponentialBackoff
 from redis.commands.core import Script
-from redis.retry import Retry
 
 from bot.core.reminders import Reminder, State
 from bot.core.session import (
@@ -39,8 +38,12 @@ from bot.core.session import (
 )
 from bot.errors import StoreError
 from bot.store import scripts as lua
+from bot.store.connect import RedisSettings, RedisTarget
+from bot.store.connect import connect as redis_client
 from bot.store.errors import translated
 from bot.store.keys import Keys
+from bot.store.privacy import PrivacyStore
+from bot.store.privacy_scripts import CLAIM_ONCE
 from bot.store.reminders import ReminderStore
 
 Status = Literal["ok", "stale", "closed", "missing", "conflict"]
@@ -80,13 +83,17 @@ def _record(reply: Sequence[str] | dict[str, str], what: str) -> SessionRecord |
 class Store:
     """Sessions, channel pointers, history and small coordination keys in Redis."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "smc", session_ttl: int = 30 * 86400) -> None:
+    def __init__(
+        self, client: redis.Redis, prefix: str = "smc", session_ttl: int = 30 * 86400, history_ttl: int = 0
+    ) -> None:
+        """``history_ttl``: seconds a finished check is kept (SMC_HISTORY_TTL); 0 keeps it."""
         if not client.get_encoder().decode_responses:
             raise StoreError("Store needs a redis client created with decode_responses=True")
         self._r = client
         self._keys = Keys(prefix)
         self._secret: bytes | None = None
         self._ttl = int(session_ttl)
+        self._history_ttl = max(0, int(history_ttl))
         self._create: Script = client.register_script(lua.CREATE)
         self._replace: Script = client.register_script(lua.REPLACE_RUNNING)
         self._load_running: Script = client.register_script(lua.LOAD_RUNNING)
@@ -98,23 +105,19 @@ class Store:
         self._enter: Script = client.register_script(lua.COALESCE_ENTER)
         self._exit: Script = client.register_script(lua.COALESCE_EXIT)
         self._claim_window: Script = client.register_script(lua.CLAIM_WINDOW)
+        self._claim_once: Script = client.register_script(CLAIM_ONCE)
         self.reminders = ReminderStore(client, self._keys)
+        self.privacy = PrivacyStore(client, self._keys)
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "smc", session_ttl: int = 30 * 86400) -> Store:
-        try:
-            client = redis.Redis.from_url(
-                url,
-                decode_responses=True,
-                socket_timeout=5.0,
-                socket_connect_timeout=3.0,
-                health_check_interval=30,  # PING a connection idle this long before reusing it
-                # Retry only connection failures: a timeout may hide an executed add_note.
-                retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2, (redis.ConnectionError,)),
-            )
-        except ValueError as exc:
-            raise StoreError(f"invalid Redis URL {url!r}: {exc}") from exc
-        return cls(client, prefix=prefix, session_ttl=session_ttl)
+    def from_url(cls, url: str, prefix: str = "smc", session_ttl: int = 30 * 86400, history_ttl: int = 0) -> Store:
+        return cls.connect(RedisTarget(redis_url=url), prefix=prefix, session_ttl=session_ttl, history_ttl=history_ttl)
+
+    @classmethod
+    def connect(cls, settings: RedisSettings, url: str | None = None, **options: Any) -> Store:
+        """A Store on the client bot.store.connect builds (REDIS_URL or ``url``, TLS, Sentinel);
+        ``options`` as for the constructor."""
+        return cls(redis_client(settings, url), **options)
 
     # --- keys (names in bot.store.keys) ------------------------------------------------------
 
@@ -157,7 +160,9 @@ class Store:
             self._enter,
             self._exit,
             self._claim_window,
+            self._claim_once,
             *self.reminders.scripts(),
+            *self.privacy.scripts(),
         )
         with _translated("script load"):
             for script in scripts:
@@ -172,7 +177,11 @@ class Store:
     def create(self, record: SessionRecord) -> WriteResult:
         with _translated("create"):
             reply = self._create(
-                keys=[self._pointer_key(record.meta.channel), self._session_key(record.id)],
+                keys=[
+                    self._pointer_key(record.meta.channel),
+                    self._session_key(record.id),
+                    *self.privacy.index_keys(record.meta.channel),
+                ],
                 args=[record.id, self._ttl, self._session_key(""), *_flatten(record.to_fields())],
             )
         return self._new_result(reply, record)
@@ -184,6 +193,7 @@ class Store:
                     self._pointer_key(record.meta.channel),
                     self._session_key(record.id),
                     self._session_key(old_session_id),
+                    *self.privacy.index_keys(record.meta.channel),
                 ],
                 args=[
                     old_session_id,
@@ -267,6 +277,7 @@ class Store:
                     self._ttl,
                     record.id,
                     repr(float(finished_at)),
+                    self._history_ttl,
                     *self.reminders.schedule_args(reminders),
                 ],
             )
@@ -306,22 +317,27 @@ class Store:
         with _translated("get_ref"):
             return cast(str | None, self._r.hget(self._ref_key(session_id), name))
 
-    def claim_once(self, key: str, ttl_seconds: int = 86400) -> bool:
-        """True the first time ``key`` is claimed (across processes and restarts), False for a repeat."""
+    def claim_once(self, key: str, ttl_seconds: int = 86400, channel: str | None = None) -> bool:
+        """True the first time ``key`` is claimed (across processes and restarts), False for a repeat.
+        With ``channel`` (str(ChannelKey)) the mark is listed with that channel's, for ``purge``."""
         with _translated("claim_once"):
             mark = self._keys.once(key, self._once_secret())
-            return bool(self._r.set(mark, "1", nx=True, ex=int(ttl_seconds)))
+            if channel is None:
+                return bool(self._r.set(mark, "1", nx=True, ex=int(ttl_seconds)))
+            marks = self._keys.channel_marks(channel)
+            return bool(self._claim_once(keys=[mark, marks], args=[int(ttl_seconds)]))
 
-    def claim_window(self, key: str, now: float, seconds: float) -> bool:
+    def claim_window(self, key: str, now: float, seconds: float, channel: str | None = None) -> bool:
         """True unless ``key`` was last accepted within ``seconds`` of ``now`` (a double-click guard).
 
         ``now`` comes from the caller's clock (epoch seconds, comparable across replicas), so tests move
         time instead of waiting; a refused claim does not extend the window. The mark expires on its own
-        well after any window (Redis time), only to clean up."""
+        well after any window (Redis time), only to clean up. ``channel``: as in :meth:`claim_once`."""
         with _translated("claim_window"):
             mark = self._keys.claim_window(key, self._once_secret())
             ttl = 60 + int(seconds * 10)
-            return bool(self._claim_window(keys=[mark], args=[repr(float(now)), float(seconds), ttl]))
+            keys = [mark] if channel is None else [mark, self._keys.channel_marks(channel)]
+            return bool(self._claim_window(keys=keys, args=[repr(float(now)), float(seconds), ttl]))
 
     def coalesce_enter(self, key: str, ttl_ms: int) -> bool:
         """Open a coalescing window for ``key``: True for the leader (deliver now), else mark it dirty."""

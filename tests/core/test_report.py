@@ -31,8 +31,10 @@ from bot.core.report import (
     TextRow,
     ThemesSection,
     build_report,
+    fmt_chosen,
     fmt_range,
     fmt_score,
+    fmt_theme_score,
 )
 
 
@@ -53,9 +55,13 @@ def make_summary(**changes: object) -> Summary:
                 "Does it fit?",
                 "scale",
                 "Fit",
-                (OptionView(1, "1", "Not at all", 1, ("Anna",)), OptionView(5, "5", "Fully", 1, ("Bram",))),
+                (
+                    OptionView(1, "1", "Not at all", 1, ("Anna",)),
+                    OptionView(2, "2", "A little", 0),
+                    OptionView(3, "3", "Fully", 1, ("Bram",)),
+                ),
                 (),
-                Spread(2, 3.0, 1, 5, True, "answers lie 4 steps apart"),
+                Spread(2, 2.0, 1, 3, True, "answers lie 2 steps apart"),
                 False,
                 False,
             ),
@@ -114,20 +120,32 @@ def test_rows_carry_scores_states_and_marks() -> None:
     themes, questions = report.sections[2], report.sections[3]
     assert isinstance(themes, ThemesSection) and isinstance(questions, QuestionsSection)
     fit, plan = themes.rows
-    assert (fit.score, fit.bar, fit.answered) == ("⌀ 3.0/5 (2.7–3.7)", "██████░░░░", "3 of 3 questions answered")
+    assert (fit.score, fit.bar, fit.answered) == (
+        "⌀ 3.0 of 5 (colleagues 2.7–3.7)",
+        "██████░░░░",
+        "3 of 3 questions answered",
+    )
     assert fit.flags == ("Disagreement: Does it fit?",) and fit.average == 3.0
     assert (plan.score, plan.bar) == ("not answered", "░" * 10)
     scale, text, unanswered, skipped = questions.rows
     assert scale.answers == (ChoiceRow("Not at all", 1, ("Anna",)), ChoiceRow("Fully", 1, ("Bram",)))
-    assert scale.score == "⌀ 3.0 (1.0–5.0)" and scale.disagreement == "Disagreement: answers lie 4 steps apart"
+    assert scale.score == "⌀ 2.0 of 3", "a question's mean in its buttons' own numbering"
+    assert scale.disagreement == "Disagreement: answers lie 2 steps apart"
     assert text.answers == (TextRow("Carla", "Me"),) and text.score == "" and text.disagreement == ""
     assert (unanswered.state, skipped.state) == ("not answered", "Skipped")
 
 
 def test_one_number_format() -> None:
     assert fmt_range(2.6667, 3.6667) == "2.7–3.7"
-    assert fmt_score(3.0, 3.0, 3.0, 5) == "⌀ 3.0/5"  # no range when everyone agrees
-    assert fmt_score(4.25, 1, 5) == "⌀ 4.2 (1.0–5.0)"
+    assert fmt_range(2.6667, 3.6667, "nl") == "2,7–3,7"
+    assert fmt_score(2.6667, 3) == "⌀ 2.7 of 3"
+    assert fmt_score(3.44, 5, "nl") == "⌀ 3,4 van 5"
+    assert fmt_theme_score(3.0, 3.0, 3.0, 5) == "⌀ 3.0 of 5"  # no range when everyone agrees
+    assert fmt_theme_score(3.0, 2.96, 3.04, 5) == "⌀ 3.0 of 5", "a range that reads 3.0–3.0 is no range"
+    assert fmt_theme_score(4.25, 1, 5, 5) == "⌀ 4.2 of 5 (colleagues 1.0–5.0)"
+    assert fmt_theme_score(4.25, 1, 5, 5, "nl") == "⌀ 4,2 van 5 (collega's 1,0–5,0)"
+    assert fmt_chosen([("Poorly", 1), ("Partly", 0), ("Well", 2)]) == "2 × Well, 1 × Poorly"
+    assert fmt_chosen([("A", 1), ("B", 1)]) == "1 × A, 1 × B", "ties keep the options' order"
 
 
 def _slack_text(summary: Summary) -> str:
@@ -147,8 +165,8 @@ def test_every_renderer_prints_decision_first_and_the_same_numbers(platform: str
     marks = ["Decision:", "Look again on:", "Participants:", "Where we stand per theme", "Who writes?", "Time is short"]
     positions = [out.find(mark) for mark in marks]
     assert -1 not in positions and positions == sorted(positions), dict(zip(marks, positions, strict=True))
-    assert "⌀ 3.0/5 (2.7–3.7)" in out and "⌀ 3.0 (1.0–5.0)" in out
-    assert "2.67" not in out and "Ø" not in out and "3.0–4.0" not in out
+    assert "⌀ 3.0 of 5 (colleagues 2.7–3.7)" in out and "⌀ 2.0 of 3" in out
+    assert "2.67" not in out and "Ø" not in out and "3.0–4.0" not in out and "/5" not in out
 
 
 @pytest.mark.parametrize("platform", RENDERERS)
@@ -157,6 +175,7 @@ def test_dutch_labels(platform: str) -> None:
     for label in ("Besluit", "Eigenaar", "Deelnemers", "Waar we staan per thema", "Alle antwoorden", "Open punten"):
         assert label in out, label
     assert "3 van 3 vragen beantwoord" in out and "niet beantwoord" in out
+    assert "⌀ 3,0 van 5 (collega's 2,7–3,7)" in out and "⌀ 2,0 van 3" in out, "Dutch decimals, Dutch words"
     assert "Decision" not in out and "Participants" not in out
 
 

@@ -1,7 +1,7 @@
 """The deployable parts (deploy/): the image's Dockerfile, the Compose files, the Kubernetes manifests.
 
 Each is checked with the tool or the published schema that judges it — hadolint, the Compose
-Specification's JSON Schema (tests/specs/compose/), ``kubernetes-validate --strict`` — and against the
+Specification's JSON Schema (tests/deploy/compose_schema.py), ``kubernetes-validate --strict`` — and against the
 bot itself: the settings they name are the aliases of ``bot.config.Settings``, the commands they run
 are real CLI commands, the probes' paths are in ``bot/runtime/openapi.yaml``, and every grace period
 outlasts ``SMC_SHUTDOWN_GRACE``. Each tool is also shown a broken file, so a check that stopped
@@ -29,6 +29,7 @@ import pytest
 import yaml
 
 from bot.config import Settings, load_settings
+from tests.deploy.compose_schema import compose_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -38,7 +39,6 @@ COMPOSE = DEPLOY / "compose.yaml"
 MATTERMOST_COMPOSE = DEPLOY / "mattermost" / "compose.yaml"
 ENV_EXAMPLE = DEPLOY / ".env.example"
 KUBE = DEPLOY / "kubernetes"
-COMPOSE_SCHEMA = ROOT / "tests" / "specs" / "compose" / "compose-spec.json"
 OPENAPI = ROOT / "bot" / "runtime" / "openapi.yaml"
 
 SETTINGS = frozenset(f.alias for f in Settings.model_fields.values() if f.alias)
@@ -139,7 +139,10 @@ def test_one_standard_base_that_the_image_check_can_replace() -> None:
     froms = [rest.split() for kw, rest in instructions(DOCKER_TEXT) if kw == "FROM"]
     assert froms[0] == ["python:3.11-slim", "AS", "python"]
     assert len(froms) >= 3, "multi-stage: the base, a build stage and the final stage"
-    assert all(f[0] == "python" for f in froms[1:]), f"every later stage starts from the base: {froms}"
+    for i, (image, as_, _name) in enumerate(froms[1:], start=1):
+        earlier = {f[2] for f in froms[:i]}
+        assert as_ == "AS" and image in earlier, f"stage {i} starts from {image}, not from an earlier stage"
+    assert froms[-1][0] == "python", "the final stage is the plain base plus what it copies"
 
 
 def test_the_final_stage_runs_the_server_unprivileged_under_an_init() -> None:
@@ -162,7 +165,10 @@ def test_the_final_stage_installs_nothing_and_builds_nothing() -> None:
     for word in ("pip", "apt-get", "apk", "gcc", "make"):
         assert not re.search(rf"\b{word}\b", runs), f"the final stage runs {word}: {runs}"
     copies = final("COPY")
-    assert any(c.startswith("--from=build /opt/venv") for c in copies), copies
+    assert "--from=venv /opt/venv /opt/venv" in copies and "--from=build /opt/app /opt/app" in copies, copies
+    # The virtualenv the final stage copies is the one pip was removed from.
+    venv_stage = next(s for s in stages(DOCKER_TEXT) if s[0][1].endswith("AS venv"))
+    assert any("pip uninstall --yes pip setuptools wheel" in rest for kw, rest in venv_stage if kw == "RUN")
 
 
 def test_the_build_context_keeps_what_the_image_copies() -> None:
@@ -177,6 +183,28 @@ def test_the_build_context_keeps_what_the_image_copies() -> None:
     for source in sources:
         assert source.rstrip("/") in kept, f"COPY {source}: excluded from the build context by {IGNORE_FILE.name}"
     assert {"bot", "dialogues", "pyproject.toml"} <= kept  # the dialogues ship inside the package
+
+
+def test_the_wheel_the_image_installs_holds_every_package_and_data_file() -> None:
+    """The image installs the built wheel, not the checkout: a package left out of pyproject.toml's
+    explicit list imports fine in the editable test install and fails only in the container."""
+    import tomllib
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    listed = set(setuptools["packages"])
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for p in (ROOT / "bot").rglob("__init__.py")
+        if "__pycache__" not in p.parts
+    }
+    assert found <= listed, f"packages missing from pyproject.toml: {sorted(found - listed)}"
+    data = setuptools["package-data"]
+    for path in (ROOT / "bot").rglob("*"):
+        if path.is_dir() or path.suffix in (".py", ".pyc") or "__pycache__" in path.parts:
+            continue
+        package = ".".join(path.parent.relative_to(ROOT).parts)
+        name = path.relative_to(path.parent).as_posix()
+        assert any(Path(name).match(glob) for glob in data.get(package, [])), f"{path}: not in package-data"
 
 
 class _Health(BaseHTTPRequestHandler):
@@ -206,7 +234,11 @@ def health_server() -> Iterator[ThreadingHTTPServer]:
 def run_healthcheck(port: int) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PORT": str(port)}
     return subprocess.run(
-        [sys.executable, str(DEPLOY / "healthcheck.py"), "/readyz"], env=env, capture_output=True, text=True, check=False
+        [sys.executable, str(DEPLOY / "healthcheck.py"), "/readyz"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -230,11 +262,11 @@ def test_the_image_healthcheck_fails_when_nothing_listens() -> None:
 
 @cache
 def compose_validator() -> jsonschema.protocols.Validator:
-    schema = json.loads(COMPOSE_SCHEMA.read_text(encoding="utf-8"))
-    # It names draft-07 without the URI's trailing "#", which jsonschema does not look up by itself.
-    assert schema["$schema"].rstrip("#") == "https://json-schema.org/draft-07/schema"
-    jsonschema.Draft7Validator.check_schema(schema)
-    return jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    schema = compose_schema()
+    # It names draft 2019-09 by its old http URI, which jsonschema does not look up by itself.
+    assert schema["$schema"].rstrip("#").endswith("json-schema.org/draft/2019-09/schema")
+    jsonschema.Draft201909Validator.check_schema(schema)
+    return jsonschema.Draft201909Validator(schema, format_checker=jsonschema.Draft201909Validator.FORMAT_CHECKER)
 
 
 def load_yaml(path: Path) -> Any:

@@ -7,8 +7,12 @@ assert on what actually went over the wire. It:
   thread-safely, and lets tests wait for calls with a Condition (no sleeps);
 * answers ``auth.test``, ``chat.postMessage`` (unique, increasing ``ts``), ``chat.update``,
   ``chat.postEphemeral``, ``views.open``, ``files.getUploadURLExternal`` (with an ``upload_url``
-  pointing at itself), the upload URL (keeps the bytes), ``files.completeUploadExternal`` and
-  ``apps.connections.open`` (hands out the URL of a fake Socket Mode server);
+  pointing at itself), the upload URL (keeps the bytes), ``files.completeUploadExternal``,
+  ``apps.connections.open`` (hands out the URL of a fake Socket Mode server) and ``users.info``
+  (profiles added with :meth:`FakeSlackApi.add_user`; ``user_not_found`` for anyone else, and
+  ``missing_scope`` when ``users:read`` is taken out of :attr:`FakeSlackApi.scopes`);
+* answers ``conversations.open`` for one user with the bot's direct message (``D…``, kept in
+  :attr:`FakeSlackApi.dms`; ``missing_scope`` without ``im:write``), where private exports are shared;
 * answers 429 with ``Retry-After`` on demand (:meth:`FakeSlackApi.rate_limit`) and injects failures
   (:meth:`FakeSlackApi.fail`), including on the upload URL (method name ``"upload"``);
 * validates every request's arguments with jsonschema against Slack's OpenAPI spec (see
@@ -42,6 +46,7 @@ __all__ = ["FakeSlackApi", "SpecMethod", "check_message_blocks", "check_view", "
 TEAM_ID = "T0FAKE001"
 BOT_USER_ID = "U0BOT0001"
 BOT_ID = "B0BOT0001"
+SCOPES = ("commands", "chat:write", "files:write", "users:read", "im:write")  # what the manifest asks for
 
 
 @dataclass
@@ -120,6 +125,9 @@ class FakeSlackApi(LoopbackServer):
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._triggers: dict[str, float] = {}
+        self.scopes: set[str] = set(SCOPES)  # the bot token's scopes; take one out to get missing_scope
+        self.users: dict[str, dict[str, Any]] = {}  # users.info answers, by user id
+        self.dms: dict[str, str] = {}  # conversations.open: user id -> the bot's direct-message channel
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -163,6 +171,26 @@ class FakeSlackApi(LoopbackServer):
         with self._lock:
             self._holds[method] = [skip, release]
         return release
+
+    def add_user(self, user_id: str, name: str, *, display_name: str = "", real_name: str = "") -> None:
+        """A workspace member ``users.info`` knows: ``name`` is the legacy handle (``user_name`` in
+        payloads), ``display_name`` / ``real_name`` what the profile says (either may be empty)."""
+        with self._lock:
+            self.users[user_id] = {
+                "id": user_id,
+                "team_id": TEAM_ID,
+                "name": name,
+                "deleted": False,
+                "real_name": real_name,
+                "is_bot": False,
+                "profile": {
+                    "display_name": display_name,
+                    "display_name_normalized": display_name,
+                    "real_name": real_name,
+                    "real_name_normalized": real_name,
+                    "team": TEAM_ID,
+                },
+            }
 
     def trigger_id(self) -> str:
         """A fresh trigger id, as Slack puts in slash commands and interactions (valid for 3 s)."""
@@ -332,7 +360,7 @@ class FakeSlackApi(LoopbackServer):
                 "bot_id": BOT_ID,
                 "is_enterprise_install": False,
             },
-            {"x-oauth-scopes": "commands,chat:write,files:write"},
+            {"x-oauth-scopes": ",".join(sorted(self.scopes))},
         )
 
     def _next_ts(self) -> str:
@@ -466,6 +494,33 @@ class FakeSlackApi(LoopbackServer):
         )
         return 200, {"ok": True, "view": opened}, {}
 
+    def _users_info(self, call: Call) -> tuple[int, dict[str, Any], dict[str, str]]:
+        with self._lock:
+            if "users:read" not in self.scopes:  # as Slack answers a token installed without the scope
+                provided = ",".join(sorted(self.scopes))
+                return 200, {"ok": False, "error": "missing_scope", "needed": "users:read", "provided": provided}, {}
+            user = self.users.get(str(call.params.get("user", "")))
+            if user is None:
+                return 200, {"ok": False, "error": "user_not_found"}, {}
+            return 200, {"ok": True, "user": json.loads(json.dumps(user))}, {}
+
+    def _conversations_open(self, call: Call) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """A 1:1 direct message with the bot (``users`` = one user id): the same ``D…`` id every time."""
+        users = [u for u in str(call.params.get("users", "")).split(",") if u]
+        with self._lock:
+            if "im:write" not in self.scopes:
+                provided = ",".join(sorted(self.scopes))
+                return 200, {"ok": False, "error": "missing_scope", "needed": "im:write", "provided": provided}, {}
+        if len(users) != 1:
+            self._violation(f"conversations.open: the fake opens 1:1 direct messages only, got users={users}")
+            return 200, {"ok": False, "error": "users_list_not_supplied" if not users else "not_enough_users"}, {}
+        if not users[0].startswith(("U", "W")):
+            return 200, {"ok": False, "error": "user_not_found"}, {}
+        with self._lock:
+            already = users[0] in self.dms
+            dm = self.dms.setdefault(users[0], f"D{next(self._ids):08d}")
+        return 200, {"ok": True, "channel": {"id": dm}, "no_op": already, "already_open": already}, {}
+
     def _get_upload_url(self, call: Call) -> tuple[int, dict[str, Any], dict[str, str]]:
         filename, length = call.params.get("filename"), call.params.get("length")
         if not filename or not str(length or "").isdigit():
@@ -533,6 +588,8 @@ _METHODS: dict[str, Callable[[FakeSlackApi, Call], tuple[int, dict[str, Any], di
     "views.open": FakeSlackApi._views_open,
     "files.getUploadURLExternal": FakeSlackApi._get_upload_url,
     "files.completeUploadExternal": FakeSlackApi._complete_upload,
+    "conversations.open": FakeSlackApi._conversations_open,
+    "users.info": FakeSlackApi._users_info,
 }
 
 

@@ -13,6 +13,7 @@ synchronises anything, and nothing asserts a duration.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -56,27 +57,31 @@ _POSTED = re.compile(r"reminders: posted \w+ ([0-9a-f]{8}) in (\S+)")
 class Mattermost(FakeMattermost):
     """The fake Mattermost with two switches of its own.
 
-    :meth:`hold_next_post` makes the next ``POST /api/v4/posts`` wait, unanswered, until the test
-    releases it; a released hold is dropped without creating the post (the process that sent it was
-    killed: nobody waits for the answer, and this server never completed the request).
-    :meth:`down` answers every ``POST /api/v4/posts`` with 503 until :meth:`up`; ``failed`` counts them.
+    :meth:`hold_next_post` makes the next ``POST /api/v4/posts`` (whose body contains ``containing``)
+    wait, unanswered, until the test releases it. A released hold is dropped without creating the
+    post (the process that sent it was killed: nobody waits for the answer, and this server never
+    completed the request), or with ``drop=False`` handled as usual (a slow answer).
+    :meth:`down` answers every post and file upload (``POST /api/v4/posts``, ``/api/v4/files``) with
+    503 until :meth:`up` (from the next upload on, with ``at_next_upload``); ``failed`` counts them.
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self._hold: tuple[threading.Event, threading.Event] | None = None
+        self._hold: tuple[threading.Event, threading.Event, bytes, bool] | None = None
         self._down = False
+        self._down_at_upload = False
         self.failed = 0
         self.held_bodies: list[bytes] = []
 
-    def hold_next_post(self) -> tuple[threading.Event, threading.Event]:
+    def hold_next_post(self, containing: bytes = b"", drop: bool = True) -> tuple[threading.Event, threading.Event]:
         """(arrived, release): ``arrived`` is set once the post is in flight."""
         arrived, release = threading.Event(), threading.Event()
-        self._hold = (arrived, release)
+        self._hold = (arrived, release, containing, drop)
         return arrived, release
 
-    def down(self) -> None:
-        self._down = True
+    def down(self, at_next_upload: bool = False) -> None:
+        with self._cond:
+            self._down, self._down_at_upload = not at_next_upload, at_next_upload
 
     def up(self) -> None:
         self._down = False
@@ -84,17 +89,25 @@ class Mattermost(FakeMattermost):
     def _handle(
         self, method: str, raw_path: str, headers: dict[str, str], raw: bytes
     ) -> tuple[int, dict[str, str], bytes]:
-        if method == "POST" and urlsplit(raw_path).path == "/api/v4/posts":
-            hold, self._hold = self._hold, None
-            if hold is not None:
-                self.held_bodies.append(raw)
-                hold[0].set()
-                hold[1].wait(WAIT * 2)
-                return self._error(503, "fake.held", "dropped: the client went away")
-            if self._down:
-                with self._cond:
+        path = urlsplit(raw_path).path
+        if method == "POST" and path in ("/api/v4/posts", "/api/v4/files"):
+            with self._cond:
+                if path == "/api/v4/files" and self._down_at_upload:
+                    self._down, self._down_at_upload = True, False
+                hold = self._hold if path == "/api/v4/posts" and self._hold and self._hold[2] in raw else None
+                if hold is not None:
+                    self._hold = None
+                    self.held_bodies.append(raw)
+                down = self._down and hold is None
+                if down:
                     self.failed += 1
                     self._cond.notify_all()
+            if hold is not None:
+                hold[0].set()
+                hold[1].wait(WAIT * 2)
+                if hold[3]:
+                    return self._error(503, "fake.held", "dropped: the client went away")
+            elif down:
                 return self._error(503, "fake.down", "Mattermost is down")
         return super()._handle(method, raw_path, headers, raw)
 
@@ -257,3 +270,184 @@ def test_three_workers_post_a_thousand_due_reminders_exactly_once(env: Env) -> N
     assert set().union(*by_worker) == {r.id for r in planned}
     assert sum(1 for ids in by_worker if ids) >= 2, "the processes really shared the work"
     assert env.store.reminders.pending("mattermost") == 0
+
+
+def test_a_claimant_killed_mid_post_is_replaced_after_its_lease_and_the_reminder_posted_once(env: Env) -> None:
+    first = env.launch()
+    first.wait_ready()
+    arrived, release = env.fake.hold_next_post()
+    sid = finished_check(env.store)
+    [reminder] = revisits(sid, 1, due=time.time() - 1)
+    env.store.reminders.schedule([reminder])
+    assert arrived.wait(WAIT), "the first worker's post never reached the fake"
+    claimed_by_first = env.store.reminders.get(reminder.id)
+    assert claimed_by_first is not None and claimed_by_first.state is State.CLAIMED and claimed_by_first.attempts == 1
+    claimed_at = time.time()  # the claim was made before now: its own lease ends before claimed_at + LEASE
+
+    second = env.launch()
+    second.wait_ready()
+    # While the claimant lives it renews its lease: the second worker polls all along and does not
+    # take the reminder, well past the end of the first lease.
+    wait_until(lambda: time.time() > claimed_at + 1.5 * LEASE, "the first lease and half another, in real time")
+    still = env.store.reminders.get(reminder.id)
+    assert still is not None and (still.state, still.attempts) == (State.CLAIMED, 1)
+    assert still.token == claimed_by_first.token, "still the first claimant's"
+    assert not env.fake.posts, "nobody posted while the claimant was alive and its post in flight"
+
+    first.kill()  # SIGKILL while its post is in flight: it never reports anything
+    wait_until(lambda: env.fake.posts, "the post by the second worker")
+    release.set()  # the killed process's request: dropped, never completed (see Mattermost)
+    wait_until(lambda: env.store.reminders.get(reminder.id).state is State.POSTED, "posted")  # type: ignore[union-attr]
+
+    assert reminder_ids_posted(env.fake) == [(reminder.id, "c0")], "posted exactly once"
+    [held] = env.fake.held_bodies  # the killed process's attempt was this reminder's post
+    assert json.loads(held)["channel_id"] == "c0"
+    assert len(env.fake.calls_to("POST", "/api/v4/posts")) == 1, "the fake never completed the killed one's"
+    after = env.store.reminders.get(reminder.id)
+    assert after is not None and after.attempts == 2, "the dead claim counts as an attempt"
+    assert second.posted() == [reminder.id] and first.posted() == []
+
+
+def test_a_failing_platform_that_recovers_gets_each_reminder_once(env: Env) -> None:
+    workers = [env.launch(SMC_REMINDER_BACKOFF="0.2") for _ in range(2)]
+    for worker in workers:
+        worker.wait_ready()
+    env.fake.down()  # every POST /api/v4/posts answers 503 until up()
+    sid = finished_check(env.store)
+    planned = revisits(sid, 3, due=time.time() - 1)
+    env.store.reminders.schedule(planned)
+
+    def retries_scheduled() -> bool:
+        # the outbox's inline retries are spent and the scheduler has put each one back with back-off
+        found = [env.store.reminders.get(r.id) for r in planned]
+        return all(r is not None and r.attempts >= 1 and "503" in r.error for r in found)
+
+    wait_until(retries_scheduled, "a failed attempt of each, recorded for a retry")
+    failures = env.fake.failed
+    assert failures >= 5 * len(planned), "each post was tried and refused several times inline"
+    env.fake.up()
+    wait_until(
+        lambda: all(env.store.reminders.get(r.id).state is State.POSTED for r in planned),  # type: ignore[union-attr]
+        "every reminder posted after the recovery",
+    )
+    assert sorted(reminder_ids_posted(env.fake)) == [(r.id, f"c{n}") for n, r in enumerate(planned)]
+    assert len(env.fake.posts) == len(planned), "none twice"
+    assert sorted(i for w in workers for i in w.posted()) == sorted(r.id for r in planned)
+    assert all(env.store.reminders.get(r.id).attempts >= 2 for r in planned)  # type: ignore[union-attr]
+
+
+def test_reminders_that_fell_due_while_nothing_ran_are_posted_at_start_the_old_one_marked_late(env: Env) -> None:
+    sid = finished_check(env.store)
+    now = time.time()
+    late = Reminder("0000aaaa", Kind.REVISIT, f"mattermost:{TEAM}:late", sid, now - 3 * 86400)
+    fresh = Reminder("0000bbbb", Kind.REVISIT, f"mattermost:{TEAM}:fresh", sid, now - 1)
+    env.store.reminders.schedule([late, fresh])  # no process is running
+
+    worker = env.launch()
+    wait_until(lambda: len(env.fake.posts) >= 2, "both posted once a worker runs")
+    worker.wait_ready()
+    [late_post] = env.fake.channel_posts("late")
+    [fresh_post] = env.fake.channel_posts("fresh")
+    day = time.gmtime(late.due)  # SMC_TIMEZONE is UTC
+    assert f"This was due on {time.strftime('%B', day)} {day.tm_mday}, {day.tm_year}" in late_post["message"]
+    assert "was due on" not in fresh_post["message"], "a minute late or less is on time"
+    assert sorted(reminder_ids_posted(env.fake)) == [(late.id, "late"), (fresh.id, "fresh")]
+
+
+# --- the summary outbox, through a real serve process ------------------------------------------------
+
+
+def slash(url: str, fake: FakeMattermost, channel_id: str, text: str, user: str = "anna") -> None:
+    form = {
+        "channel_id": channel_id,
+        "command": "/socialmedia-check",
+        "team_id": TEAM,
+        "text": text,
+        "token": COMMAND_TOKEN,
+        "trigger_id": fake.new_trigger_id(user),
+        "user_id": user,
+        "user_name": user.capitalize(),
+    }
+    reply = requests.post(
+        url + "/mattermost/command",
+        data=urlencode(form),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=WAIT,
+    )
+    assert reply.status_code == 200, reply.text
+
+
+def serve_to_last_question(env: Env, channel_id: str) -> tuple[Proc, str]:
+    """A real ``serve`` process (summary grace 1 s) and a check in ``channel_id`` that the facilitator
+    moved to its last question, whose card is posted (so nothing of the check is still queued)."""
+    from bot.core.dialogue.load import load_dialogue
+
+    dialogue = load_dialogue()
+    bot = env.launch("serve", SMC_SUMMARY_GRACE="1", SMC_REMINDER_BACKOFF="0.2")
+    bot.wait_ready()
+    url = f"http://127.0.0.1:{_LISTENING.search(bot.log()).group(1)}"  # type: ignore[union-attr]
+    channel = f"mattermost:{TEAM}:{channel_id}"
+    slash(url, env.fake, channel_id, "start")
+    for _ in range(80):
+        record = wait_until(lambda: env.store.load_running(channel), "the running check")
+        if record.meta.state == LAST_QUESTION:
+            break
+        question = dialogue.question(record.meta.state)
+        slash(url, env.fake, channel_id, "decide not-now" if question.is_decision else "next")
+    else:
+        raise AssertionError("the check never reached its last question")
+    wait_until(lambda: env.store.get_ref(record.id, f"q:{LAST_QUESTION}"), "the last question's card posted")
+    return bot, url
+
+
+LAST_QUESTION = "reconsider"  # of a "not now" check
+
+
+def summaries_in(fake: FakeMattermost, channel_id: str) -> list[dict[str, Any]]:
+    """The summary's first post (its heading) in the channel itself."""
+    return [p for p in fake.channel_posts(channel_id, root_only=True) if p["message"].startswith("#### ")]
+
+
+def stopped(bot: Proc) -> str:
+    """SIGTERM: the process drains (queued posts go out) and exits 0; its log."""
+    bot.proc.send_signal(signal.SIGTERM)
+    assert bot.proc.wait(WAIT) == 0, bot.log()
+    return bot.log()
+
+
+def test_a_summary_that_could_not_go_out_is_posted_once_when_mattermost_is_back(env: Env) -> None:
+    bot, url = serve_to_last_question(env, "down")
+    # The check ends; Mattermost goes down as its summary goes out (from the chart's upload on, so
+    # the thread's closing notices are through first: the test need not wait out their retries).
+    env.fake.down(at_next_upload=True)
+    slash(url, env.fake, "down", "next")
+    [finished] = wait_until(lambda: env.store.history("mattermost:team1:down", limit=1), "the finished check")
+    job = reminder_id(Kind.SUMMARY, finished.id)
+    # The inline post has failed for good once the facilitator is told so, privately.
+    env.fake.wait_for(lambda f: any(p["user_id_target"] == "anna" for p in f.ephemeral_posts), WAIT)
+    assert summaries_in(env.fake, "down") == [] and env.fake.failed >= 5
+    entry = env.store.reminders.get(job)
+    assert entry is not None and entry.state in (State.SCHEDULED, State.CLAIMED), "the summary is still owed"
+
+    env.fake.up()
+    wait_until(lambda: env.store.reminders.get(job).state is State.DONE, "the outbox entry done")  # type: ignore[union-attr]
+    log = stopped(bot)  # whatever was still queued has gone out now
+    assert len(summaries_in(env.fake, "down")) == 1, "posted once, when Mattermost was back"
+    assert f"reminders: posted summary {job}" in log, "by the outbox entry"
+
+
+def test_a_summary_still_in_flight_when_its_entry_comes_due_is_posted_once(env: Env) -> None:
+    bot, url = serve_to_last_question(env, "slow")
+    arrived, release = env.fake.hold_next_post(containing=b"#### ", drop=False)
+    slash(url, env.fake, "slow", "next")  # the check ends; its summary's post hangs
+    assert arrived.wait(WAIT), "the summary post never came"
+    [finished] = wait_until(lambda: env.store.history("mattermost:team1:slow", limit=1), "the finished check")
+    job = reminder_id(Kind.SUMMARY, finished.id)
+    # The grace (1 s) passes while the inline post hangs: the scheduler claims the entry and queues
+    # the summary behind the inline post in the channel.
+    wait_until(lambda: env.store.reminders.get(job).state is State.CLAIMED, "the entry claimed")  # type: ignore[union-attr]
+    release.set()  # the inline post goes through and settles the entry
+    wait_until(lambda: env.store.reminders.get(job).state is State.DONE, "the outbox entry done")  # type: ignore[union-attr]
+    log = stopped(bot)
+    assert len(summaries_in(env.fake, "slow")) == 1, "the queued copy was dropped, not posted"
+    assert f"{job} was settled or taken over while it waited; not posted" in log

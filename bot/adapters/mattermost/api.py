@@ -195,6 +195,21 @@ class MattermostApi:
         except (KeyError, IndexError, TypeError):
             raise PlatformError(f"Mattermost POST /files answered without a file id: {result!r}") from None
 
+    def direct_channel(self, user_id: str) -> str:
+        """``POST /channels/direct``: the direct-message channel between the bot and ``user_id``
+        (created, or the existing one returned); needs :meth:`login` first (the bot's own id)."""
+        if not self.user_id:
+            raise PlatformError("Mattermost POST /channels/direct needs the bot's user id: call login() first")
+        result = self._call(
+            "POST /channels/direct",
+            lambda: self._driver.channels.create_direct_message_channel([self.user_id, user_id]),
+            idempotent=True,
+        )
+        try:
+            return str(result["id"])
+        except (KeyError, TypeError):
+            raise PlatformError(f"Mattermost POST /channels/direct answered without a channel id: {result!r}") from None
+
     def open_dialog(self, trigger_id: str, body: Mapping[str, Any]) -> None:
         self._call(
             "POST /actions/dialogs/open",

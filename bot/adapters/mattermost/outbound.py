@@ -84,6 +84,29 @@ class MattermostOutbound:
     ) -> str:
         return _translated(lambda: self.api.upload_file(channel.channel, filename, png, "image/png"))
 
+    def upload_file(
+        self,
+        channel: ChannelKey,
+        content: bytes,
+        filename: str,
+        mime: str,
+        title: str,
+        thread: str | None,
+        user: str | None,
+    ) -> str:
+        """Upload (``POST /files``) and post it with its title. Privately (``user``): in the bot's
+        direct message with that user, because an ephemeral post cannot carry a file (and needs a
+        permission bots rarely have). Returns the channel it was posted to."""
+        target = channel.channel
+        if user is not None:
+            target, thread = _translated(lambda: self.api.direct_channel(user)), None
+        file_id = _translated(lambda: self.api.upload_file(target, filename, content, mime))
+        post: dict[str, Any] = {"channel_id": target, "message": render.neutralise(title, 1000), "file_ids": [file_id]}
+        if thread:
+            post["root_id"] = thread
+        _translated(lambda: self.api.create_post(post))
+        return target
+
     # --- renderers -----------------------------------------------------------------------------
 
     def header_body(self, card: HeaderCard) -> dict[str, Any]:

@@ -119,12 +119,6 @@ def _button(target: Target, action_id: str, label: str, style: str = "default", 
     }
 
 
-def fmt_number(value: float | None) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
-
-
 def _option_line(option: OptionView, respondents: int, anonymous: bool) -> str:
     share = option.count / respondents if respondents else 0.0
     line = f"`{bar(share, 1)}` **{option.count}** · {option.number}. {one_line(option.label, 200)}"
@@ -168,8 +162,8 @@ def question_text(view: QuestionView) -> str:
         parts.append("\n".join(lines))
     if view.respondent_count:
         count = t(ui, lang, "answers_count", n=view.respondent_count)
-        if view.spread.average is not None:
-            count += f" · Ø {fmt_number(view.spread.average)}"
+        # what people chose and the mean, as the core wrote them ("2 × Well · ⌀ 2.7 of 3")
+        count += "".join(f" · {one_line(part, 2000)}" for part in (view.chosen, view.mean) if part)
         if view.respondents and not view.anonymous:
             names = ", ".join(one_line(name, 60) for name in view.respondents[:30])
             count += f" — {t(ui, lang, 'answered_by')}: {names}"
@@ -189,8 +183,7 @@ def question_text(view: QuestionView) -> str:
 
 def question_fallback(view: QuestionView) -> str:
     """Plain text for notifications and clients that cannot show attachments."""
-    head = t(view.ui, view.language, "progress", number=view.number, total=view.total)
-    lines = [f"{head}: {view.text}"]
+    lines = [f"{view.progress}: {view.text}"]
     for option in view.options:
         lines.append(f"{option.number}. {option.label} ({option.count})")
     return neutralise("\n".join(lines), 3000)
@@ -199,9 +192,10 @@ def question_fallback(view: QuestionView) -> str:
 def question_post(view: QuestionView, target: Target) -> dict[str, Any]:
     """``{"message", "props": {"attachments": [...]}}`` for a question card (new or updated)."""
     ui, lang = view.ui, view.language
-    progress = t(ui, lang, "progress", number=view.number, total=view.total)
-    where = " · ".join(one_line(x, 80) for x in (view.phase, view.theme) if x)
-    message = f"**{progress}**" + (f" · {where}" if where else "")
+    where = one_line(view.theme, 80)
+    message = f"**{one_line(view.progress, 300)}**" + (f" · {where}" if where else "")
+    if view.progress_note:
+        message += f"\n_{one_line(view.progress_note, 400)}_"
     colour = (
         COLOURS["closed"] if view.closed else COLOURS["disagreement"] if view.spread.disagreement else COLOURS["open"]
     )
@@ -260,7 +254,7 @@ def header_post(card: HeaderCard) -> dict[str, Any]:
     if card.anonymous:
         text.append(f"_{t(ui, lang, 'anonymous_note')}_")
     if card.quorum:
-        text.append(f"_{t(ui, lang, 'quorum_note', quorum=card.quorum)}_")
+        text.append(f"_{t(ui, lang, 'quorum_note', quorum=card.quorum, n=card.quorum)}_")
     attachment: dict[str, Any] = {
         "fallback": neutralise(f"{card.title} — {card.status_line}", 1000),
         "color": colour,

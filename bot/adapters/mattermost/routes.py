@@ -149,7 +149,7 @@ class MattermostAdapter:
         channel = ChannelKey(PLATFORM, team_id, channel_id)
         trigger = form.get("trigger_id", "")
         try:
-            if trigger and not self._store.claim_once(f"mm:cmd:{_digest(trigger)}", DEDUP_SECONDS):
+            if trigger and not self._store.claim_once(f"mm:cmd:{_digest(trigger)}", DEDUP_SECONDS, str(channel)):
                 log.info("dropped a repeated delivery of a slash command")
                 return HttpResponse.json(200, {"response_type": "ephemeral", "text": ""})
             with self._lock(channel):
@@ -225,12 +225,13 @@ class MattermostAdapter:
         signature = str(payload["context"]["sig"])
         # One click, one effect: a repeated delivery carries the same trigger id; a double click
         # sends the same signed button again within a moment.
-        if trigger and not self._store.claim_once(f"mm:act:{_digest(trigger)}", DEDUP_SECONDS):
+        if trigger and not self._store.claim_once(f"mm:act:{_digest(trigger)}", DEDUP_SECONDS, str(channel)):
             return HttpResponse.json(200, {})
         action = ctx.get("a", "")
         if action in ("dlganswer", "dlgnote"):  # opens a dialog, records nothing yet
             return self._open_dialog(channel, ctx, trigger, user_id, user_name)
-        if not self._store.claim_window(f"mm:click:{_digest(user_id, signature)}", self._clock(), DOUBLE_CLICK_SECONDS):
+        click = f"mm:click:{_digest(user_id, signature)}"
+        if not self._store.claim_window(click, self._clock(), DOUBLE_CLICK_SECONDS, str(channel)):
             log.info("dropped a double click on a Mattermost button")
             return HttpResponse.json(200, {})
         event = self._event_of(ctx, user_id, user_name)
@@ -342,7 +343,8 @@ class MattermostAdapter:
             return HttpResponse.json(
                 200, {"errors": {"text": render.t(ui, language, "too_long", max=self._settings.max_text)}}
             )
-        if not self._store.claim_once(f"mm:dlg:{_digest(ctx.get('n', ''), user_id, text)}", DEDUP_SECONDS):
+        submitted = f"mm:dlg:{_digest(ctx.get('n', ''), user_id, text)}"
+        if not self._store.claim_once(submitted, DEDUP_SECONDS, str(channel)):
             return HttpResponse.json(200, {})
         kind = EventKind.ANSWER if ctx["a"] == "answer" else EventKind.NOTE
         event = Event(

@@ -35,11 +35,13 @@ from bot.adapters.outbox import Outbox
 from bot.adapters.slack import blocks as sb
 from bot.adapters.slack import guard, modals
 from bot.adapters.slack.context import Where, polite
+from bot.adapters.slack.names import AuthorNames, DisplayNames, lookup_client
 from bot.adapters.slack.outbound import SlackCallError as SlackCallError
 from bot.adapters.slack.outbound import SlackOutbound, web_client
 from bot.adapters.slack.retry import Sleep
 from bot.config import Settings
 from bot.core.messages import (
+    ChannelKey,
     Event,
     EventKind,
     Message,
@@ -85,6 +87,9 @@ class SlackAdapter:
         self._clock = clock
         self.client = web_client(settings.slack_bot_token, settings.slack_api_url, sleep=sleep)
         self.outbound = SlackOutbound(self.client)
+        # display names instead of handles, cached on the same clock (users.info needs users:read)
+        lookups = lookup_client(settings.slack_bot_token, settings.slack_api_url)
+        self.names = AuthorNames(service, DisplayNames(lookups, clock))
         self._executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack")
         try:
             self.app = App(
@@ -198,12 +203,15 @@ class SlackAdapter:
             user=str(body.get("user_id", "")),
             respond=respond,
         )
-        if not self._first(f"cmd:{where.team}:{body.get('trigger_id') or _digest(body)}"):
+        if not self._first(f"cmd:{where.team}:{body.get('trigger_id') or _digest(body)}", where.key):
             return
         self._guarded(
             where,
             lambda: self._service.handle_command(
-                where.key, str(body.get("text", "")), where.user, str(body.get("user_name", ""))
+                where.key,
+                str(body.get("text", "")),
+                where.user,
+                self.names.for_command(where, str(body.get("user_name", "")), str(body.get("text", ""))),
             ),
         )
 
@@ -220,7 +228,7 @@ class SlackAdapter:
         )
         action_id = str(action.get("action_id", ""))
         unique = action.get("action_ts") or body.get("trigger_id") or _digest(body)
-        if not self._first(f"act:{where.team}:{where.user}:{action_id}:{unique}"):
+        if not self._first(f"act:{where.team}:{where.user}:{action_id}:{unique}", where.key):
             return
         user_name = _user_name(body)
         self._guarded(where, lambda: self._act(where, body, action, action_id, user_name))
@@ -233,17 +241,18 @@ class SlackAdapter:
             log.warning("Slack action %s without a readable reference", action_id)
             return [self._stale(None)]
         where.session_id = ref.session_id or None
+        if action_id in (sb.TEXT, sb.NOTE):
+            self._open_modal(where, body, ref, action_id)
+            self.names.for_click(where, user_name, ref)  # warms the cache: the submission's ack cannot wait
+            return []
         base = Event(
             EventKind.ANSWER,
             user=where.user,
-            user_name=user_name,
+            user_name=self.names.for_click(where, user_name, ref),
             via_button=True,
             session_id=ref.session_id or None,
             question_id=ref.question_id or None,
         )
-        if action_id in (sb.TEXT, sb.NOTE):
-            self._open_modal(where, body, ref, action_id)
-            return []
         if action_id.startswith(sb.ANSWER + ":"):
             event = replace(base, choices=(ref.number,))
         elif action_id == sb.SELECT:
@@ -252,7 +261,7 @@ class SlackAdapter:
         elif action_id.startswith(sb.TOGGLE + ":"):
             # A double click must not undo itself: one toggle per user and option within a moment.
             guard_key = f"slack:toggle:{where.user}:{ref.session_id}:{ref.question_id}:{ref.number}"
-            if not self._store.claim_window(guard_key, self._clock(), TOGGLE_GUARD_SECONDS):
+            if not self._store.claim_window(guard_key, self._clock(), TOGGLE_GUARD_SECONDS, str(where.key)):
                 log.info("dropping a double click on a multi-choice option")
                 return []
             event = replace(base, choices=(ref.number,), toggle=True)
@@ -304,14 +313,14 @@ class SlackAdapter:
             )
             return
         text_hash = hashlib.sha256(text.encode()).hexdigest()[:16]
-        if not self._first(f"view:{view.get('id')}:{view.get('hash', '')}:{text_hash}"):
+        if not self._first(f"view:{view.get('id')}:{view.get('hash', '')}:{text_hash}", where.key):
             ack()
             return
         kind = EventKind.NOTE if view.get("callback_id") == sb.NOTE_VIEW else EventKind.ANSWER
         event = Event(
             kind,
             user=user,
-            user_name=_user_name(body),
+            user_name=self.names.cached(where, _user_name(body)),
             text=text,
             question_id=ref.question_id or None,
             session_id=ref.session_id,
@@ -333,10 +342,10 @@ class SlackAdapter:
 
     # --- running the service safely ---------------------------------------------------------------
 
-    def _first(self, key: str) -> bool:
+    def _first(self, key: str, channel: ChannelKey) -> bool:
         """True the first time Slack delivers this (retries and duplicates are dropped)."""
         try:
-            first = self._store.claim_once(f"slack:{key}", DEDUP_TTL)
+            first = self._store.claim_once(f"slack:{key}", DEDUP_TTL, str(channel))
         except Exception:  # the store is down: better to risk a duplicate than to drop the click
             log.exception("dedup claim failed for %s", key)
             return True

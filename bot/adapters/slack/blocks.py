@@ -205,7 +205,7 @@ def header_message(card: HeaderCard) -> dict[str, Any]:
     if card.anonymous:
         notes.append(":bust_in_silhouette: " + esc(t(ui, "anonymous_note")))
     if card.quorum:
-        notes.append(esc(t(ui, "quorum_note", quorum=card.quorum)))
+        notes.append(esc(phrase(ui, "quorum_note", card.language, quorum=card.quorum, n=card.quorum)))
     blocks.append(context(f"{_STATE_ICON.get(card.state, '')} {esc(card.status_line)}".strip(), *notes))
     short = f"{card.title} · {card.status_line}"
     return {"text": fallback(plain_or(render_text.header_text, card, short)), "blocks": blocks}
@@ -215,7 +215,8 @@ def header_message(card: HeaderCard) -> dict[str, Any]:
 
 
 def progress(view: QuestionView) -> str:
-    return t(view.ui, "progress", number=view.number, total=view.total)
+    """``Question 12 · Considerations (phase 2 of 5)``, as the view says it."""
+    return view.progress
 
 
 def _option_lines(view: QuestionView) -> list[str]:
@@ -271,9 +272,8 @@ def _tally_blocks(view: QuestionView, budget: int) -> list[Block]:
     who = esc(t(ui, "answers_count", n=count)) if count else esc(t(ui, "no_answers_yet"))
     if count and view.respondents and not view.anonymous:
         who += f" · {esc(t(ui, 'answered_by'))}: " + esc(", ".join(view.respondents))
+    who += "".join(f" · {esc(part)}" for part in (view.chosen, view.mean) if part)  # as the core wrote them
     spread = view.spread
-    if spread.average is not None and spread.minimum is not None:
-        who += f" · ⌀ {spread.average:.1f} ({spread.minimum}–{spread.maximum})"
     blocks.append(context(":busts_in_silhouette: " + who))
     if spread.disagreement:
         reason = f" — {esc(spread.reason)}" if spread.reason else ""
@@ -331,9 +331,11 @@ def question_message(view: QuestionView) -> dict[str, Any]:
     ui = view.ui
     ref = Ref(view.session_id, view.question_id)
     top: list[Block] = [
-        context(f"*{esc(progress(view))}* · {esc(view.phase)} · {esc(view.theme)}"),
+        context(f"*{esc(progress(view))}* · {esc(view.theme)}"),
         section(f"*{esc(view.text)}*"),
     ]
+    if view.progress_note:
+        top.insert(1, context(f"_{esc(view.progress_note)}_"))
     if view.help:
         top.append(context(esc(view.help)))
     if view.kind == "multi" and not view.closed:

@@ -78,6 +78,28 @@ class SlackOutbound:
         _call("files.upload", self.client.files_upload_v2, channel=channel.channel, **_in(thread), **upload)
         return ""  # shared into the channel already; nothing to attach
 
+    def upload_file(
+        self,
+        channel: ChannelKey,
+        content: bytes,
+        filename: str,
+        mime: str,
+        title: str,
+        thread: str | None,
+        user: str | None,
+    ) -> str:
+        """The files upload v2 flow (getUploadURLExternal, the bytes, completeUploadExternal), shared
+        into the channel. Slack has no private upload into a channel (an ephemeral message cannot
+        carry a file), so ``user`` gets it in their direct message with the bot instead
+        (``conversations.open``, scope ``im:write``). Returns the conversation it was shared to."""
+        target = channel.channel
+        if user is not None:
+            opened = _call("conversations.open", self.client.conversations_open, users=user)
+            target, thread = str(opened["channel"]["id"]), None
+        upload = {"file": content, "filename": filename, "title": title, "initial_comment": title}
+        _call("files.upload", self.client.files_upload_v2, channel=target, **_in(thread), **upload)
+        return target
+
     def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
         _call("views.open", self.client.views_open, trigger_id=trigger_id, view=view)
 

@@ -15,6 +15,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from pydantic import ValidationError
 
+from bot.core.dialogue import plurals
 from bot.core.dialogue.schema import (
     DECISIONS,
     END,
@@ -158,6 +159,7 @@ def load_ui(folder: Path, languages: tuple[str, ...]) -> dict[str, dict[str, str
     if not isinstance(base, dict):
         raise DialogueError(f"{doc.where(())}: 'en' texts are missing")
     ui: dict[str, dict[str, str]] = {}
+    counted = frozenset(str(k) for k, v in base.items() if isinstance(v, dict))  # plural forms: plurals.py
     for language in languages:
         texts = doc.data.get(language)
         if not isinstance(texts, dict):
@@ -165,7 +167,10 @@ def load_ui(folder: Path, languages: tuple[str, ...]) -> dict[str, dict[str, str
         missing = sorted(set(base) - set(texts))
         if missing:
             raise DialogueError(f"{doc.where((language,))}: {language}: missing UI texts: {', '.join(missing)}")
-        ui[language] = {str(k): str(v) for k, v in texts.items()}
+        try:
+            ui[language] = plurals.flatten(language, texts, counted)
+        except plurals.PluralProblem as exc:
+            raise DialogueError(f"{doc.where((language, exc.key))}: {language}.{exc.key}: {exc.problem}") from None
     return ui
 
 

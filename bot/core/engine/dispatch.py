@@ -45,7 +45,7 @@ from bot.core.messages import (
 from bot.core.numbers import has_non_ascii_digits
 from bot.core.session import FINISHED, RUNNING, Answer, Note, SessionMeta, SessionRecord, user_key
 from bot.core.summary import build_summary
-from bot.core.views import Lens, header_card, question_card, status_text
+from bot.core.views import Lens, facilitator_label, header_card, question_card, status_text
 
 __all__ = ["SYSTEM_USER", "Context", "Lens", "Plan", "after_answer", "after_note", "plan", "prepare_answer"]
 
@@ -88,7 +88,7 @@ def _create(ctx: Context, event: Event, old: SessionRecord | None) -> CreateChec
         dialogue=ctx.dialogue.id,
         language=lens.language,
         facilitator="",
-        facilitator_name=event.user_name or event.user,
+        facilitator_name="" if anonymous else (event.user_name or event.user),  # no names in an anonymous check
         anonymous=anonymous,
         salt=ctx.new_salt() if anonymous else "",
         quorum=event.quorum if event.quorum is not None else (old.meta.quorum if old else None),
@@ -101,10 +101,11 @@ def _create(ctx: Context, event: Event, old: SessionRecord | None) -> CreateChec
     record = SessionRecord(meta=meta)
     messages: list[Message] = []
     if old is not None:
-        messages.append(Notice(lens.t("restarted", name=meta.facilitator_name), Audience.CHANNEL, session_id=old.id))
+        restarted = lens.t("restarted", name=event.user_name or event.user)
+        messages.append(Notice(restarted, Audience.CHANNEL, session_id=old.id))
     messages += [
         header_card(lens, record, CardMode.POST),
-        Notice(lens.t("started", name=meta.facilitator_name), Audience.THREAD, session_id=meta.id),
+        Notice(lens.t("started", name=event.user_name or event.user), Audience.THREAD, session_id=meta.id),
         question_card(lens, record, meta.state, CardMode.POST),
     ]
     if old is not None:
@@ -115,7 +116,7 @@ def _create(ctx: Context, event: Event, old: SessionRecord | None) -> CreateChec
 def _already_running(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Plan:
     number = len(record.meta.path)
     text = lens.t(
-        "already_running", number=number, total=_total(lens, record), facilitator=record.meta.facilitator_name
+        "already_running", number=number, total=_total(lens, record), facilitator=facilitator_label(lens, record.meta)
     )
     notice = Notice(text + "\n" + status_text(lens, record), Audience.EPHEMERAL)
     if event.kind is EventKind.START and may_steer(ctx, record, event):

@@ -50,7 +50,8 @@ def _advance(ctx: Context, lens: Lens, record: SessionRecord, event: Event, skip
             )
         )
     if event.user == SYSTEM_USER:
-        messages.append(Notice(lens.t("auto_advanced", quorum=record.meta.quorum), Audience.THREAD))
+        quorum = record.meta.quorum
+        messages.append(Notice(lens.t("auto_advanced", quorum=quorum, n=quorum), Audience.THREAD))
     if target == END:
         new.meta.state = END
         new.meta.status = FINISHED
@@ -153,7 +154,7 @@ def cancel(ctx: Context, lens: Lens, record: SessionRecord, event: Event) -> Pla
     messages: list[Message] = [
         question_card(lens, new, record.meta.state, CardMode.UPDATE),
         header_card(lens, new, CardMode.UPDATE, cancelled_by=name),
-        Notice(lens.t("cancelled", name=name, days=ctx.session_ttl_days), Audience.CHANNEL),
+        Notice(lens.t("cancelled", name=name, days=ctx.session_ttl_days, n=ctx.session_ttl_days), Audience.CHANNEL),
     ]
     return SaveMove(new, record.version, messages, [nudge(ctx, new, record.meta.state, done=True)])
 

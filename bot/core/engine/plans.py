@@ -117,7 +117,10 @@ def may_steer(ctx: Context, record: SessionRecord, event: Event) -> bool:
 
 
 def not_facilitator(lens: Lens, record: SessionRecord, action: str) -> Plan:
-    return refuse(lens, "not_for_you", facilitator=record.meta.facilitator_name, action=lens.t(action))
+    name = "" if record.meta.anonymous else record.meta.facilitator_name  # none stored: anonymous, or forgotten
+    if not name:
+        return refuse(lens, "not_for_you_unnamed", action=lens.t(action))
+    return refuse(lens, "not_for_you", facilitator=name, action=lens.t(action))
 
 
 # --- answers and notes ----------------------------------------------------------------------

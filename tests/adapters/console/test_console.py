@@ -74,7 +74,7 @@ def test_console_full_check_survives_kill_9(tmp_path: Path) -> None:
     child.expect_exact("you> ")
     output = send(child, "/as anna", "anna")
     output = send(child, "/start", "anna")
-    assert "Question 1 of" in output and "1. " in output, "progress and numbered options"
+    assert "Question 1 · Our situation (phase 1 of 5)" in output and "1. " in output, "progress and numbered options"
     qid = current_question(output)
     given: dict[str, dict[str, str]] = {}
     killed = False

@@ -63,11 +63,11 @@ def view(**changes: object) -> QuestionView:
         text_answers=(),
         spread=Spread(
             respondents=3,
-            average=3.7,
+            average=2.33,
             minimum=1,
-            maximum=5,
+            maximum=3,
             disagreement=True,
-            reason="answers are 4 points apart",
+            reason="answers lie 2 steps apart on the scale",
         ),
         notes_count=1,
         facilitator="Anna",
@@ -77,6 +77,9 @@ def view(**changes: object) -> QuestionView:
         anonymous=False,
         language="en",
         ui=UI,
+        progress="Question 2 · Context (phase 1 of 5)",
+        chosen="2 × Well, 1 × Poorly",
+        mean="⌀ 2.3 of 3",
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 
@@ -162,11 +165,13 @@ def test_state_round_trip() -> None:
 
 def test_scale_question_post(target: render.Target) -> None:
     post = render.question_post(view(), target)
-    assert post["message"] == "**Question 2 of 24** · Context · Fit"
+    assert post["message"] == "**Question 2 · Context (phase 1 of 5)** · Fit"
     main, steer = post["props"]["attachments"]
     assert main["title"] == "Does social media fit our strategy?"
-    assert "3 answered" in main["text"] and "Disagreement" in main["text"]
-    assert "answers are 4 points apart" in main["text"]
+    assert "3 answered · 2 × Well, 1 × Poorly · ⌀ 2.3 of 3" in main["text"] and "Disagreement" in main["text"]
+    assert "answers lie 2 steps apart on the scale" in main["text"]
+    assert "Ø" not in main["text"] and "3.7" not in main["text"], "one sign, one scale: the buttons' numbering"
+    assert main["fallback"].startswith("Question 2 · Context (phase 1 of 5): Does social media")
     assert main["color"] == render.COLOURS["disagreement"]
     ids = [a["id"] for a in actions_of(post)]
     assert ids == ["opt1", "opt2", "opt3", "note", "back", "skip", "next"]
@@ -341,7 +346,7 @@ def test_summary_posts_hold_everything_decision_first() -> None:
     for expected in (
         "#### Social media check — Summary",
         "Fit",
-        "⌀ 3.5/5 (1.0–5.0)",
+        "⌀ 3.5 of 5 (colleagues 1.0–5.0)",
         "Disagreement",
         "Customers: 2 — Anna, Bram",
         "Carla: Me, @" + render.ZWJ + "channel",
@@ -423,4 +428,6 @@ def test_dutch_fallbacks() -> None:
     assert render.t({}, "nl", "multi_hint").startswith("Kies")
     assert render.t({"next": "Verder"}, "nl", "next") == "Verder"
     assert render.t({}, "xx", "next") == "Next"
-    assert render.t({}, "en", "progress", wrong=1) == "Question {number} of {total}"
+    assert render.t({}, "en", "participants_count", n=1) == "1 participant"
+    assert render.t({}, "nl", "participants_count", n=1) == "1 deelnemer"
+    assert render.t({}, "en", "no_answers_yet", wrong=1) == "No answers yet"

@@ -55,7 +55,7 @@ def qview(**changes: Any) -> QuestionView:
         respondents=("Ann", "Bob", "Cy"),
         respondent_count=3,
         text_answers=(),
-        spread=Spread(3, 3.7, 1, 5, True, "answers are 4 points apart"),
+        spread=Spread(3, 2.33, 1, 3, True, "answers lie 2 steps apart on the scale"),
         notes_count=2,
         facilitator="Fae",
         is_decision=False,
@@ -64,6 +64,9 @@ def qview(**changes: Any) -> QuestionView:
         anonymous=False,
         language="en",
         ui=UI,
+        progress="Question 7 · Context (phase 1 of 5)",
+        chosen="2 × Good, 1 × Poor",
+        mean="⌀ 2.3 of 3",
     )
     return replace(base, **changes)
 
@@ -108,9 +111,11 @@ def test_scale_question_has_option_buttons_facilitator_controls_and_tally() -> N
     ref = sb.Ref.decode(buttons["smc:answer:3"]["value"])
     assert ref == sb.Ref("s" * 32, "strategy", 3)
     text = all_text(msg)
-    assert "Question 7 of 24" in text
+    assert "*Question 7 · Context (phase 1 of 5)* · Fit" in text
+    assert "3 answered · Answered by: Ann, Bob, Cy · 2 × Good, 1 × Poor · ⌀ 2.3 of 3" in text
+    assert "3.7" not in text and "(1–5)" not in text, "the buttons' numbering, not the hidden scores"
     assert "Ann" in text and "Bob, Cy" in text and "3 answered" in text
-    assert ":warning:" in text and "4 points apart" in text
+    assert ":warning:" in text and "2 steps apart" in text
     assert "Fae" in text
 
 

@@ -27,7 +27,8 @@ def test_manifest_points_command_and_interactivity_at_the_events_route() -> None
 
 def test_manifest_asks_only_for_the_scopes_used() -> None:
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
-    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == ["chat:write", "commands", "files:write"]
+    scopes = ["chat:write", "commands", "files:write", "im:write", "users:read"]
+    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == scopes
     assert "user" not in manifest["oauth_config"]["scopes"]
 
 
