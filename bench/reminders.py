@@ -54,6 +54,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from socket import socket
@@ -231,7 +232,8 @@ class Bench:
         self.url = url
         self.workdir = workdir
         self.control = redis.Redis.from_url(url, decode_responses=True)
-        self.store = Store(redis.Redis.from_url(url, decode_responses=True), prefix=PREFIX, session_ttl=3600)
+        feeder = redis.Redis.from_url(url, decode_responses=True, max_connections=16)
+        self.store = Store(feeder, prefix=PREFIX, session_ttl=3600)
         self.store.preload_scripts()
         self.procs: list[Proc] = []
 
@@ -332,9 +334,9 @@ class Bench:
         if baseline:
             self.control.zadd(BASELINE_KEY, {r.id: d for r, d in zip(batch, dues, strict=True)})
             own_evalsha = 0
-        else:
-            for reminder, due in zip(batch, dues, strict=True):
-                self.store.reminders.reschedule(reminder, due)  # one EVALSHA each (not counted below)
+        else:  # one EVALSHA each (not counted below), from a few threads so the feed outruns the firing
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(self.store.reminders.reschedule, batch, dues))
             own_evalsha = len(batch)
         feed = time.time() - t0
         deadline = time.time() + max(dues) - t0 + 120
@@ -430,7 +432,8 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> int:
     ]
     width = max(len(r[0]) for r in rows)
     print(
-        f"made due in {sa.feed:.2f} s (scheduler's burst; one EVALSHA each) and {ba.feed:.2f} s (baseline's: one ZADD)"
+        f"burst made due in {sa.feed:.2f} s (scheduler: one EVALSHA each, from 8 threads), "
+        f"{ba.feed:.2f} s (baseline: one ZADD)"
     )
     print(f"{'':{width}}  {'scheduler':>22}  {'bare ZPOPMIN':>16}  target")
     for name, mine, base, target in rows:

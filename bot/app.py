@@ -111,6 +111,7 @@ class App:
         self._started = False
         self._stop_requested = threading.Event()
         self._console_chat: Callable[[], None] | None = None
+        self._console_dir: Path | None = None  # the private Redis's data folder, which keeps the console's history
         self._senders: dict[str, Sender] = {}  # reminder queue -> the outbox that posts there
         self.scheduler: ReminderScheduler | None = None
 
@@ -197,6 +198,7 @@ class App:
         from bot.runtime.redis_server import RedisProcess
 
         data_dir = self.console.data_dir or Path(platformdirs.user_data_dir("socialmedia-check")) / "redis"
+        self._console_dir = data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         private = RedisProcess.start(data_dir, unix_socket=True, persistent=True, executable=self.settings.redis_server)
         self._base.append(_Step("private redis", lambda _left: private.stop()))
@@ -228,6 +230,7 @@ class App:
                 user=self.console.user,
                 settle=lambda job, channel: store.settle_outbox(job, str(channel)),
                 export_dir=settings.export_dir,
+                history_file=self._console_dir / "console_history" if self._console_dir else None,
             )
             self._console_chat = chat.run
             self._senders[queue_of(str(key))] = chat.outbox

@@ -13,6 +13,8 @@ if [ "${1:-}" = "test" ]; then
   for tool in jq curl; do
     command -v "$tool" >/dev/null 2>&1 || { debs="$debs $tool"; brews="$brews $tool"; }
   done
+  # headless Chromium renders the HTML export in the tests (Debian's package; elsewhere the test says it is skipped)
+  if command -v apt-get >/dev/null 2>&1 && ! command -v chromium >/dev/null 2>&1; then debs="$debs chromium"; fi
 fi
 [ -z "$debs" ] && exit 0
 

@@ -37,7 +37,8 @@ def test_the_grammar(typed: str, value: str, text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "typed", ["export pdf", "export 0", "export csv json", "export 2 3", "export ③", "export private private", "export -1"]
+    "typed",
+    ["export pdf", "export 0", "export csv json", "export 2 3", "export ③", "export private private", "export -1"],
 )
 def test_the_grammar_refuses_what_it_cannot_export(typed: str) -> None:
     assert parse_command(typed, "U1") == CommandError("bad_arguments", "export [md|csv|json|html] [<n>] [private]")

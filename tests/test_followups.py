@@ -462,3 +462,13 @@ def test_a_restarted_check_leaves_one_nudge_for_its_new_first_question(world: Wo
     assert world.tick() == 1
     [(_, [nudge])] = world.posts.sent
     assert isinstance(nudge, Notice) and nudge.session_id == world.team.current().view.session_id
+
+
+def test_a_message_the_platform_refuses_fails_at_once_with_the_reason(world: World) -> None:
+    summary = finish(world)
+    world.store.settle_outbox(summary.outbox_job, "console:local:room")
+    world.posts.fail = ["refused by the platform (Slack chat.postMessage failed: is_archived)"]
+    world.clock.to(revisit_of(world, summary).due)
+    world.tick()
+    assert revisit_of(world, summary).state is State.FAILED and revisit_of(world, summary).attempts == 1
+    assert "is_archived" in listed(world)

@@ -215,6 +215,7 @@ class Outbox:
         # Thread notices do not always name their check; the cards around them do.
         session = next((sid for m in batch if (sid := session_of(m))), None) or self._latest.get(channel)
         failed: str | None = None
+        later = False  # a summary that failed here, which its durable outbox entry will post later
         for message in batch:
             session = session_of(message) or session
             try:
@@ -228,12 +229,13 @@ class Outbox:
                     self._say_privately(reply, phrase(self._ui_for(reply, session), "invite_hint", reply.language))
                     return f"not a member of the channel ({exc})"
                 log.exception("could not deliver a %s to %s", type(message).__name__, channel)
-                failed = failed or (f"not a member of the channel ({exc})" if exc.not_member else str(exc) or repr(exc))
+                failed = failed or _reason(exc)
+                later = later or (isinstance(message, SummaryCard) and bool(message.outbox_job))
             except Exception as exc:  # one failed message must not lose the rest of the batch
                 log.exception("could not deliver a %s to %s", type(message).__name__, channel)
                 failed = failed or repr(exc)
         if failed:
-            self._tell_failure(channel, reply, session)
+            self._tell_failure(channel, reply, session, "delivery_failed_later" if later else "delivery_failed")
         return failed
 
     def _remember(self, session: str, channel: ChannelKey, language: str | None) -> None:
@@ -253,9 +255,9 @@ class Outbox:
             log.exception("no interface texts for %s", language)
             return {}
 
-    def _tell_failure(self, channel: ChannelKey, reply: ReplyTo, session: str | None) -> None:
+    def _tell_failure(self, channel: ChannelKey, reply: ReplyTo, session: str | None, key: str) -> None:
         language = reply.language or (self._languages.get(session) if session else None)
-        text = phrase(self._ui_for(reply, session), "delivery_failed", language)
+        text = phrase(self._ui_for(reply, session), key, language)
         if reply.user:
             try:
                 body = self.port.notice_body(channel, Notice(text, Audience.EPHEMERAL, Tone.ERROR))
@@ -393,6 +395,16 @@ class Outbox:
             ref = self.ref(session_id, f"q:{question_id}")
             delay *= 2
         return ref
+
+
+def _reason(exc: OutboundError) -> str:
+    """Why a delivery failed, as the scheduler reads it: "not a member …" and "refused …" will not get
+    better by trying again (the channel is gone or archived, the platform rejects the message)."""
+    if exc.not_member:
+        return f"not a member of the channel ({exc})"
+    if not exc.transient:
+        return f"refused by the platform ({exc})"
+    return str(exc) or repr(exc)
 
 
 def _log_retry(state: RetryCallState) -> None:

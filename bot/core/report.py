@@ -38,10 +38,14 @@ def fmt_mean(value: float, language: str | None = None) -> str:
     """The one way a mean reads: one decimal, as the language writes it (``2.7``; Dutch ``2,7``)."""
     if language is None or language == "en":
         return f"{value:.1f}"
+    from babel import UnknownLocaleError
     from babel.numbers import format_decimal
 
     # round first, as the English form does, so every surface shows the same digit (3.45 -> 3.5)
-    return str(format_decimal(float(f"{value:.1f}"), format="0.0", locale=language))
+    try:
+        return str(format_decimal(float(f"{value:.1f}"), format="0.0", locale=language))
+    except (UnknownLocaleError, ValueError):  # a team's own dialogue in a language Babel does not know
+        return f"{value:.1f}"
 
 
 def fmt_range(low: float, high: float, language: str | None = None) -> str:
@@ -69,7 +73,9 @@ def fmt_theme_score(
     return phrase(ui, "score_spread", language, score=score, range=fmt_range(low, high, language))
 
 
-def fmt_chosen(counted: Sequence[tuple[str, int]], language: str | None = None, ui: Mapping[str, str] | None = None) -> str:
+def fmt_chosen(
+    counted: Sequence[tuple[str, int]], language: str | None = None, ui: Mapping[str, str] | None = None
+) -> str:
     """What people chose: ``2 × Well, 1 × Partly`` from (label, count) in the options' order; most chosen
     first, ties in the options' order, options nobody chose left out."""
     ranked = sorted(((label, count) for label, count in counted if count > 0), key=lambda lc: -lc[1])

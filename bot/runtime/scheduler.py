@@ -249,7 +249,7 @@ class ReminderScheduler:
             log.warning("reminders: %d claim(s) ran out and were taken over before they were posted", taken)
 
     def _failed(self, reminder: Reminder, error: str) -> None:
-        permanent = error.startswith("not a member")
+        permanent = error.startswith(("not a member", "refused by the platform"))
         if permanent or reminder.attempts >= self.options.attempts:
             log.error(
                 "reminders: %s %s in %s failed for good after %d attempts: %s",

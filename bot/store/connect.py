@@ -14,10 +14,11 @@ server the client reaches — a freshly promoted primary included (its script ca
 
 A Sentinel failover and what is acknowledged: Redis replicates asynchronously, so a write the old
 primary acknowledged but had not passed on is lost when a replica is promoted. In sentinel mode the
-bot therefore reports a write done only once ``REDIS_WAIT_REPLICAS`` replicas confirmed it (WAIT,
-sent in the same packet, so it costs no extra round trip), and it leaves a primary that answers
-READONLY or NOREPLICAS (demoted, or cut off from its replicas by the failover) for the one the
-sentinels name now.
+bot therefore reports a write done only once ``REDIS_WAIT_REPLICAS`` replicas confirmed it: a WAIT
+goes out in the same packet behind every script and plain write (no extra round trip; a WAIT after a
+script that only read answers at once, unless the replicas are gone). Pipelines (the privacy
+index's one-off rebuild) are not waited for. A primary that answers READONLY or NOREPLICAS, or whose
+replicas do not confirm, is left: the next command asks the sentinels which primary is current.
 """
 
 from __future__ import annotations
@@ -235,7 +236,8 @@ class _PrimaryConnection(SentinelManagedConnection):
         except redis.ResponseError as exc:
             cut_off = bool(self.connection_pool.is_master) and str(exc).startswith("NOREPLICAS")
             if waiting or cut_off:
-                self.disconnect()  # type: ignore[no-untyped-call]  # drops the WAIT's answer, unread; the next command connects afresh
+                # Drops the WAIT's answer unread; the next command connects afresh (asking the sentinels).
+                self.disconnect()  # type: ignore[no-untyped-call]
             if cut_off:
                 raise redis.ConnectionError(f"the primary refused the write ({exc}); asking the sentinels") from exc
             raise
@@ -244,9 +246,12 @@ class _PrimaryConnection(SentinelManagedConnection):
                 self.disconnect()  # type: ignore[no-untyped-call]
             raise
         if int(confirmed) < self._wait_replicas:
+            # Too few replicas: slow ones, or this primary lost them to a failover. The next command
+            # asks the sentinels again (this one is not retried: its write may be there).
+            self.disconnect()  # type: ignore[no-untyped-call]
             raise NotReplicatedError(
-                f"only {confirmed} of the {self._wait_replicas} replica(s) of REDIS_WAIT_REPLICAS confirmed "
-                f"the write within {WAIT_TIMEOUT_MS} ms"
+                f"only {confirmed} of the {self._wait_replicas} replica(s) REDIS_WAIT_REPLICAS asks for "
+                f"confirmed it within {WAIT_TIMEOUT_MS} ms"
             )
         return reply
 

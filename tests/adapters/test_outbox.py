@@ -26,9 +26,11 @@ from bot.core.messages import (
     Notice,
     QuestionView,
     Summary,
+    SummaryCard,
 )
 from bot.errors import BotError
 from bot.store.store import Store
+from tests.core.test_report import make_summary
 from tests.team import Team
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,6 +163,24 @@ def test_a_permanent_failure_is_told_to_the_actor_in_the_checks_language_and_the
     told = [text for who, text in port.log if who == "ephemeral:anna"]
     assert len(told) == 1 and told[0].startswith("Ik kon niet alles in dit kanaal posten")
     assert any("could not deliver a Notice" in r.getMessage() for r in caplog.records)
+
+
+def test_a_summary_that_fails_says_it_will_come_later_and_settles_only_when_it_went_out(store: Store) -> None:
+    team = Team(build_service(Settings.model_validate({}), store))
+    summary = make_summary()
+    settled: list[str] = []
+    port = RecordingPort(failures={summary.title: [timeout() for _ in range(5)]})
+    outbox = Outbox(
+        port, MemoryRefs(), ui=team.service.ui, workers=0, wait=wait_none(), settle=lambda j, c: settled.append(j)
+    )
+    outcome: list[str | None] = []
+    card = SummaryCard(summary, Audience.CHANNEL, outbox_job="0badc0de")
+    outbox.send(KEY, [card], reply=ReplyTo(user="anna"), on_done=outcome.append)
+    told = [text for who, text in port.log if who == "ephemeral:anna"]
+    assert told and "as soon as the platform is back" in told[0]
+    assert settled == [] and outcome and outcome[0] == "timed out"
+    outbox.send(KEY, [card], reply=ReplyTo(user="anna"), on_done=outcome.append)
+    assert settled == ["0badc0de"] and outcome[1] is None
 
 
 def test_a_failure_with_nobody_to_tell_is_logged(caplog: pytest.LogCaptureFixture) -> None:

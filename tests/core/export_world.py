@@ -156,7 +156,12 @@ def dutch(store: Store, chart: Callable[..., tuple[bytes, str] | None] | None = 
     return world
 
 
-KINDS: dict[str, Callable[[Store], World]] = {"live": live, "finished": finished, "anonymous": anonymous, "dutch": dutch}
+KINDS: dict[str, Callable[[Store], World]] = {
+    "live": live,
+    "finished": finished,
+    "anonymous": anonymous,
+    "dutch": dutch,
+}
 
 
 def identities(record: SessionRecord) -> list[str]:

@@ -58,8 +58,15 @@ def test_the_record_is_commonmark_in_the_reports_order(store: Store, kind: str) 
     # only CommonMark's own blocks: headings, paragraphs, lists; no raw HTML, no links, no code blocks
     kinds = {t.type for t in tokens}
     assert kinds <= {
-        "heading_open", "heading_close", "inline", "paragraph_open", "paragraph_close",
-        "bullet_list_open", "bullet_list_close", "list_item_open", "list_item_close",
+        "heading_open",
+        "heading_close",
+        "inline",
+        "paragraph_open",
+        "paragraph_close",
+        "bullet_list_open",
+        "bullet_list_close",
+        "list_item_open",
+        "list_item_close",
     }, kinds
     children = {c.type for t in tokens if t.type == "inline" for c in t.children or []}
     assert children <= {"text", "strong_open", "strong_close", "em_open", "em_close", "code_inline", "softbreak"}
@@ -140,5 +147,7 @@ def test_inline_text_reads_back_as_typed(typed: str, reads: str) -> None:
     texts = [plain(t) for t in tokens if t.type == "inline"]
     assert texts == [f"Note: {reads}", reads]
     assert {c.type for t in tokens if t.type == "inline" for c in t.children or []} <= {
-        "text", "strong_open", "strong_close",
+        "text",
+        "strong_open",
+        "strong_close",
     }

@@ -46,7 +46,7 @@ from referencing.jsonschema import DRAFT4
 from tests.fakes.loopback import LoopbackServer
 
 SPEC_DIR = Path(os.environ.get("SMC_MATTERMOST_SPECS") or Path(__file__).resolve().parents[1] / "specs" / "mattermost")
-SPEC_FILES = ("posts.yaml", "files.yaml", "actions.yaml", "commands.yaml", "users.yaml")
+SPEC_FILES = ("posts.yaml", "files.yaml", "actions.yaml", "commands.yaml", "users.yaml", "channels.yaml")
 # Hand-written (not in the copied reference): taken from SPEC_DIR when there, else from tests/specs.
 HAND_WRITTEN = Path(__file__).resolve().parents[1] / "specs" / "mattermost" / "teams.yaml"
 
@@ -274,6 +274,7 @@ class FakeMattermost(LoopbackServer):
         self.posts: dict[str, dict[str, Any]] = {}
         self.ephemeral_posts: list[dict[str, Any]] = []
         self.files: dict[str, dict[str, Any]] = {}
+        self.direct_channels: dict[str, dict[str, Any]] = {}  # the bot's direct messages, by the other user's id
         self.commands: dict[str, dict[str, Any]] = {}
         self.dialogs: list[dict[str, Any]] = []
         self.issued_triggers: set[str] = set()
@@ -562,6 +563,30 @@ class FakeMattermost(LoopbackServer):
             with self._cond:
                 self.files[info["id"]] = {**info, "content": upload["content"], "channel_id": channel_id}
             return 201, {"file_infos": [info], "client_ids": []}
+        if method == "POST" and path == "/api/v4/channels/direct":
+            users = body if isinstance(body, list) else []
+            if self.bot_user_id not in users:  # "Must be one of the two users"
+                raise E(403, "api.context.permissions.app_error", "You do not have the appropriate permissions.")
+            other = next((u for u in users if u != self.bot_user_id), self.bot_user_id)
+            with self._cond:
+                if other not in self.direct_channels:
+                    now = _millis()
+                    self.direct_channels[other] = {
+                        "id": _new_id(),
+                        "create_at": now,
+                        "update_at": now,
+                        "delete_at": 0,
+                        "team_id": "",
+                        "type": "D",
+                        "display_name": "",
+                        "name": "__".join(sorted((self.bot_user_id, other))),
+                        "header": "",
+                        "purpose": "",
+                        "last_post_at": 0,
+                        "total_msg_count": 0,
+                        "creator_id": self.bot_user_id,
+                    }
+                return 201, dict(self.direct_channels[other])
         if method == "POST" and path == "/api/v4/actions/dialogs/open":
             trigger = body.get("trigger_id", "")
             with self._cond:

@@ -46,11 +46,10 @@ def forms_of(language: str) -> tuple[str, ...]:
 
 
 def category(language: str, n: float) -> str:
-    """``one`` / ``other`` (…) for the count ``n`` by the language's plural rule."""
-    locale = _locale(language)
-    if locale is None:
-        return OTHER
-    return str(locale.plural_form(abs(n)))
+    """``one`` / ``other`` (…) for the count ``n`` by the language's plural rule (English's for a
+    language Babel does not know: its texts fall back on the English ones)."""
+    locale = _locale(language) or _locale("en")
+    return str(locale.plural_form(abs(n))) if locale is not None else OTHER
 
 
 def form_key(key: str, form: str) -> str:

@@ -28,7 +28,8 @@ CLI = str(_beside) if _beside.exists() else shutil.which("socialmedia-check")
 def spawn(data_dir: Path, cwd: Path) -> pexpect.spawn:
     if CLI is None:
         pytest.fail("the socialmedia-check command is not installed (pip install -e .)")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "SMC_"))}
+    # styles on, and the pty's width (not an inherited COLUMNS) is the terminal's
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "SMC_", "NO_COLOR", "COLUMNS"))}
     child = pexpect.spawn(
         CLI,
         ["console", "--data-dir", str(data_dir)],
@@ -49,7 +50,7 @@ def send(child: pexpect.spawn, line: str, prompt: str) -> str:
 
 
 def current_question(output: str) -> str | None:
-    found = [BY_TEXT[m] for m in re.findall(r"^\*(.+)\*\r?$", output, flags=re.M) if m in BY_TEXT]
+    found = [BY_TEXT[m] for m in re.findall(r"^\x1b\[1m(.+)\x1b\[0m\r?$", output, flags=re.M) if m in BY_TEXT]
     return found[-1] if found else None
 
 
@@ -107,8 +108,8 @@ def test_console_full_check_survives_kill_9(tmp_path: Path) -> None:
     else:
         raise AssertionError("the check never finished")
     assert killed
-    assert "*Participants:* anna, bram, carla" in output
-    assert "*Decision:* Go" in output
+    assert "\x1b[1mParticipants:\x1b[0m anna, bram, carla" in output  # *bold* on a terminal
+    assert "\x1b[1mDecision:\x1b[0m Go" in output
 
     # every answer given, before and after the crash, is stored exactly once
     store = Store.from_url(f"unix://{data_dir / SOCKET_NAME}", prefix="smc")

@@ -12,7 +12,6 @@ is moved by hand. Nothing sleeps.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,40 +25,18 @@ from dateutil.relativedelta import relativedelta
 from bot.core.messages import EventKind
 from bot.core.reminders import Kind, Reminder, State, later, reminder_id
 from bot.core.session import SessionRecord
+from bot.core.views import Lens
 from bot.runtime.clock import ManualClock
 from bot.runtime.scheduler import ReminderScheduler, SchedulerOptions
 from bot.store.store import Store
+from tests.adapters.catalogue import plain, said
 from tests.adapters.mattermost.test_mattermost_adapter import CHANNEL, CHANNEL_ID, DIALOGUE, Harness, make_harness
-from tests.fakes.mattermost_api import FakeMattermost
+from tests.adapters.outages import MattermostWithOutages
 
 BACKOFF = 60.0  # the scheduler's first retry after a failed post
 LAST_QUESTIONS = ("reconsider", "pilot_review")  # the last question of "not now" and of a pilot
 POSTS = "/api/v4/posts"
 TOLERANCE = 0.001  # seconds: the service reads datetime.now() (microseconds), the bounds come from time.time()
-
-
-class MattermostWithOutages(FakeMattermost):
-    """The fake server, able to fail the next channel-level posts (no ``root_id``) with a 503, so the
-    summary can fail while the check's thread notices before it still go through."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._down = 0
-
-    def fail_channel_posts(self, times: int) -> None:
-        with self._cond:
-            self._down = times
-
-    def _handle(
-        self, method: str, raw_path: str, headers: dict[str, str], raw: bytes
-    ) -> tuple[int, dict[str, str], bytes]:
-        if method == "POST" and raw_path == POSTS:
-            with self._cond:  # held (re-entrantly) until the base class has taken the injection
-                if self._down > 0 and not json.loads(raw or b"{}").get("root_id"):
-                    self._down -= 1
-                    self.fail_next("POST", POSTS, 503, message="Service Unavailable")
-                    return super()._handle(method, raw_path, headers, raw)
-        return super()._handle(method, raw_path, headers, raw)
 
 
 @dataclass
@@ -102,6 +79,15 @@ class World:
 
     def ui(self, language: str = "en") -> Any:
         return self.mm.service.ui(language)
+
+    def says(self, text: str, key: str, language: str = "en", **values: object) -> bool:
+        """``text`` says the catalogue's ``key`` (with ``values``)."""
+        return said(self.ui(language), key, **values) in plain(text)
+
+    def day(self, record: SessionRecord, language: str = "en") -> str:
+        """The day ``record`` finished, as the bot writes dates in ``language``."""
+        finished = datetime.fromtimestamp(record.meta.finished_at or 0, tz=UTC).date()
+        return Lens(self.mm.service.dialogue, self.mm.service.flow, language).format_date(finished)
 
 
 def actions(post: dict[str, Any]) -> list[dict[str, Any]]:
@@ -183,7 +169,7 @@ def test_the_revisit_is_posted_in_the_channel_with_four_buttons_that_work(world:
     revisit = world.reminder(Kind.REVISIT, record.id)
     assert before + 30 - TOLERANCE <= revisit.due <= time.time() + 30 + TOLERANCE
     world.mm.idle()
-    assert "will be looked at again" in world.top()[-1]["message"]
+    assert world.says(world.top()[-1]["message"], "revisit_changed", date=world.day(record))
 
     world.move_to(revisit.due - 1)
     assert world.tick() == 0
@@ -191,8 +177,8 @@ def test_the_revisit_is_posted_in_the_channel_with_four_buttons_that_work(world:
     assert world.tick() == 1
     post = world.top()[-1]
     assert len(world.top()) == 4 and post["root_id"] == ""  # in the channel, not in the check's thread
-    assert "Time to look again" in post["message"] and "Anna" in post["message"]
-    assert "This was due on" not in post["message"]
+    assert world.says(post["message"], "revisit_intro", date=world.day(record)) and "Anna" in post["message"]
+    assert not world.says(post["message"], "revisit_late")  # on time: not marked late
 
     # the request as sent is valid against the API reference — and that check does bite
     body = created(world, post["id"])
@@ -219,21 +205,22 @@ def test_the_revisit_is_posted_in_the_channel_with_four_buttons_that_work(world:
         snoozed = world.reminder(Kind.REVISIT, record.id)
         assert snoozed.state is State.SCHEDULED
         assert later(before, months, UTC) - TOLERANCE <= snoozed.due <= later(after, months, UTC) + TOLERANCE
-        assert len(world.top()) == shown and "Snoozed" in world.top()[-1]["message"]
+        assert len(world.top()) == shown and world.says(world.top()[-1]["message"], "reminder_snoozed")
     world.clock.advance(60)
     assert world.tick() == 0  # no longer due
     world.move_to(snoozed.due)
     assert world.tick() == 1  # ... until the snooze is over: posted again
     again = world.top()[-1]
-    assert len(world.top()) == 7 and "Time to look again" in again["message"]
+    assert len(world.top()) == 7 and world.says(again["message"], "revisit_intro")
 
     # dismiss: refused privately (in the click's answer) for someone else, done for the facilitator
     refusal = world.click("bram", again, labels[3])
-    assert "Only Anna" in refusal
+    assert world.says(refusal, "reminder_not_yours", facilitator="Anna", action=ui["action_dismiss"])
     assert world.reminder(Kind.REVISIT, record.id).state is State.POSTED and len(world.top()) == 7
     assert world.click("anna", again, labels[3]) == ""
     assert world.reminder(Kind.REVISIT, record.id).state is State.DISMISSED
-    assert len(world.top()) == 8 and "Anna dismissed the reminder" in world.top()[-1]["message"]
+    dismissed = world.top()[-1]["message"]
+    assert len(world.top()) == 8 and world.says(dismissed, "reminder_dismissed", name="Anna", date=world.day(record))
     world.move_to(later(world.clock.now(), 4, UTC))
     assert world.tick() == 0  # dismissed: it never comes back
 
@@ -244,7 +231,7 @@ def test_start_a_new_check_from_the_revisit_keeps_language_and_anonymity(world: 
     world.move_to(world.reminder(Kind.REVISIT, record.id).due)
     assert world.tick() == 1
     post = world.top()[-1]
-    assert "Tijd om opnieuw te kijken" in post["message"] and "Anna" not in post["message"]
+    assert world.says(post["message"], "revisit_intro", "nl") and "Anna" not in post["message"]
 
     assert world.click("bram", post, world.ui("nl")["reminder_start"]) == ""  # anyone may start one
     running = world.mm.store.load_running(str(CHANNEL))
@@ -254,7 +241,8 @@ def test_start_a_new_check_from_the_revisit_keeps_language_and_anonymity(world: 
     new_header = world.top()[-1]
     assert new_header["message"].startswith("### ") and new_header["create_at"] > post["create_at"]
     assert any(p["root_id"] == new_header["id"] for p in world.fake.channel_posts(CHANNEL_ID))
-    assert any("vanuit de herinnering" in p["message"] for p in world.top())
+    day = world.day(record, "nl")
+    assert any(world.says(p["message"], "reminder_started", "nl", name="Bram", date=day) for p in world.top())
 
 
 # --- the pilot check-in -----------------------------------------------------------------------------
@@ -269,7 +257,7 @@ def test_the_pilot_check_in_records_button_answers_and_the_next_summary_shows_th
     world.move_to(checkin.due)
     assert world.tick() == 1
     intro, *questions = world.top()[-3:]
-    assert "Half-way through the pilot" in intro["message"] and not actions(intro)
+    assert world.says(intro["message"], "checkin_intro", date=world.day(record)) and not actions(intro)
     ui = world.ui()
     for number, question in enumerate(questions, start=1):
         assert [a["name"] for a in actions(question)] == [ui[f"checkin_q{number}_{n}"] for n in (1, 2, 3)]
@@ -279,7 +267,7 @@ def test_the_pilot_check_in_records_button_answers_and_the_next_summary_shows_th
         ("bram", questions[0], ui["checkin_q1_3"]),
         ("bram", questions[1], ui["checkin_q2_2"]),
     ):
-        assert "Thanks, noted" in world.click(user, question, label)
+        assert world.says(world.click(user, question, label), "checkin_recorded", answer=label)
     kept = world.mm.store.load(record.id)
     assert kept is not None and kept.meta.status == "finished"
     assert sorted(kept.checkin["1"].values()) == [1, 3] and list(kept.checkin["2"].values()) == [2]
@@ -306,9 +294,10 @@ def test_a_nudge_lands_in_the_checks_thread_once(world: World) -> None:
     world.move_to(nudge.due)
     assert world.tick() == 1
     assert len(world.top()) == 1  # nothing new in the channel itself
-    (nudged,) = [p for p in world.fake.channel_posts(CHANNEL_ID) if "gentle nudge" in p["message"]]
+    (nudged,) = [p for p in world.fake.channel_posts(CHANNEL_ID) if world.says(p["message"], "nudge", number=1)]
     assert nudged["root_id"] == header["id"] and created(world, nudged["id"])["root_id"] == header["id"]
-    assert "question 1 is still open" in nudged["message"] and "No answers yet" in nudged["message"]
+    question = DIALOGUE.text("en", record.meta.state).text
+    assert world.says(nudged["message"], "no_answers_yet") and question in nudged["message"]
     world.move_to(nudge.due + 7 * 86400)
     assert world.tick() == 0  # at most once per question
 
@@ -327,12 +316,13 @@ def test_a_failing_post_is_retried_after_the_backoff_and_posted_once(world: Worl
     assert world.tick() == 0  # not before the back-off
     world.clock.advance(BACKOFF)
     assert world.tick() == 1
-    assert len(world.top()) == 3 and "Time to look again" in world.top()[-1]["message"]
+    assert len(world.top()) == 3 and world.says(world.top()[-1]["message"], "revisit_intro")
     assert world.reminder(Kind.REVISIT, record.id).state is State.POSTED
     world.clock.advance(10 * BACKOFF)
     assert world.tick() == 0 and len(world.top()) == 3  # posted once
     shown = world.command("anna", "reminders")
-    assert failed.id in shown and "posted, waiting for an answer" in shown and "failed" not in shown
+    assert failed.id in shown and world.says(shown, "reminder_state_posted")
+    assert not world.says(shown, "reminder_state_failed")
 
 
 def test_a_channel_the_bot_is_not_in_is_recorded_failed_and_listed(world: World) -> None:
@@ -347,7 +337,7 @@ def test_a_channel_the_bot_is_not_in_is_recorded_failed_and_listed(world: World)
     world.clock.advance(30 * BACKOFF)
     assert world.tick() == 0  # the bot has to be added back first
     shown = world.command("anna", "reminders")
-    assert failed.id in shown and "failed: not a member" in shown
+    assert failed.id in shown and world.says(shown, "reminder_state_failed", error=failed.error)
 
 
 # --- the summary outbox ---------------------------------------------------------------------------

@@ -107,7 +107,7 @@ def test_without_im_write_a_private_export_fails_and_the_asker_is_told(env: Env)
     start_and_answer(env)
     env.fake.scopes.discard("im:write")
     assert env.slash(USERS[1], "export md private") == 200
-    env.fake.wait_for("conversations.open", 1, timeout=10)
-    said = env.wait_ephemeral(USERS[1], count=2)
-    assert any("could not post everything" in e["text"] for e in said)
+    env.fake.wait_until(lambda f: any("could not post everything" in e["text"] for e in env.ephemerals_for(USERS[1])))
+    [refused] = env.fake.calls("conversations.open", include_rejected=True)
+    assert refused.response["error"] == "missing_scope" and refused.response["needed"] == "im:write"
     assert env.fake.calls("files.completeUploadExternal") == []

@@ -16,7 +16,6 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 
 import pytest
 
@@ -32,8 +31,9 @@ from bot.runtime.scheduler import ReminderScheduler, SchedulerOptions
 from bot.service import CheckService
 from bot.store.store import Store
 from tests.adapters.catalogue import plain, said
+from tests.adapters.outages import SlackWithOutages
 from tests.adapters.slack.test_slack_http import CHANNEL, FACILITATOR, NAMES, Env, _elements, _text, make_env
-from tests.fakes.slack_api import TEAM_ID, Call, FakeSlackApi, Posted, check_message_blocks
+from tests.fakes.slack_api import TEAM_ID, Call, Posted, check_message_blocks
 from tests.fakes.slack_spec import check_request
 
 DIALOGUE = load_dialogue()
@@ -42,27 +42,6 @@ START = datetime(2027, 3, 1, 10, 0, tzinfo=UTC).timestamp()  # the service's and
 BACKOFF = 60.0  # the scheduler's first retry after a failed post
 OTHER = "U0USER002"  # not the facilitator
 LAST_QUESTIONS = ("reconsider", "pilot_review")  # the last question of "not now" and of a pilot
-
-
-class SlackWithOutages(FakeSlackApi):
-    """The fake Web API, able to fail the next channel-level (unthreaded) posts with a 503, so the
-    summary can fail while the check's thread notices before it still go through."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._down = 0
-
-    def fail_channel_posts(self, times: int) -> None:
-        with self._lock:
-            self._down = times
-
-    def _answer(self, call: Call) -> tuple[int, dict[str, Any], dict[str, str]]:
-        if call.method == "chat.postMessage" and not call.params.get("thread_ts"):
-            with self._lock:
-                down, self._down = self._down > 0, max(self._down - 1, 0)
-            if down:
-                return 503, {"ok": False, "error": "service_unavailable"}, {}
-        return super()._answer(call)
 
 
 @dataclass
