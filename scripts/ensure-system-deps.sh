@@ -10,9 +10,13 @@ fi
 debs="" brews=""
 [ "$need_redis" -eq 1 ] && debs="redis-server" brews="redis"
 if [ "${1:-}" = "test" ]; then
-  for tool in jq curl; do
+  for tool in jq curl openssl; do
     command -v "$tool" >/dev/null 2>&1 || { debs="$debs $tool"; brews="$brews $tool"; }
   done
+  # redis-sentinel: tests/store/test_sentinel.py runs a primary, a replica and three sentinels (openssl: their TLS)
+  if ! command -v redis-sentinel >/dev/null 2>&1 && [ ! -x /usr/bin/redis-sentinel ]; then
+    debs="$debs redis-sentinel" brews="$brews redis"
+  fi
   # headless Chromium renders the HTML export in the tests (Debian's package; elsewhere the test says it is skipped)
   if command -v apt-get >/dev/null 2>&1 && ! command -v chromium >/dev/null 2>&1; then debs="$debs chromium"; fi
 fi

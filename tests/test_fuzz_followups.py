@@ -19,8 +19,10 @@ from tests.test_followups import finish, make_world
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 VERBS = ["start", "snooze", "dismiss", "answer", "nieuw", "uitstellen", "laten-vallen", "cancel", "annuleer"]
-WHEN = ["in 20 seconds", "on 2027-06-01", "over 2 jaar", "volgend jaar", "in 99999999999 days", "in -5 days",
-        "on 1999-01-01", "in 11 years", "1 juni 2027", "morgen", "", "in ①", "in ٣ months", "\x00", "on 31-02-2027"]  # fmt: skip
+WHEN = [
+    "in 20 seconds", "on 2027-06-01", "over 2 jaar", "volgend jaar", "in 99999999999 days", "in -5 days",
+    "on 1999-01-01", "in 11 years", "1 juni 2027", "morgen", "", "in ①", "in ٣ months", "\x00", "on 31-02-2027",
+]  # fmt: skip
 texts = st.one_of(st.sampled_from(WHEN), st.text(max_size=40), st.text(min_size=70, max_size=200))
 
 
@@ -45,7 +47,9 @@ def test_the_moment_parser_never_raises_and_only_looks_ahead(text: str, language
 @given(
     command=st.one_of(
         st.builds(lambda w: f"revisit {w}", texts),
-        st.builds(lambda v, t: f"reminders {v} {t}", st.sampled_from(["cancel", "annuleer", "x"]), st.text(max_size=12)),
+        st.builds(
+            lambda v, t: f"reminders {v} {t}", st.sampled_from(["cancel", "annuleer", "x"]), st.text(max_size=12)
+        ),
         st.builds(lambda i, v, t: f"reminder {i} {v} {t}", st.sampled_from(["IDS", "0badc0de", ""]),
                   st.sampled_from(VERBS), texts),  # fmt: skip
         st.builds(lambda p: f"history {p}", st.text(max_size=25)),

@@ -193,8 +193,7 @@ def test_forget_me_asks_first_then_removes_the_caller_from_every_check_of_the_te
     assert (
         done.text == f"Done: I removed {answers} answers and 3 notes from 4 checks; nothing of yours is left in them."
     )
-    refreshed = {m.session_id for m in reply if isinstance(m, TallyChanged)}
-    assert refreshed == {first, anonymous}, "this channel's question posts are edited; C2's are another channel's"
+    assert not [m for m in reply if isinstance(m, TallyChanged)], "no check runs in C1: no live tally to edit"
     assert given_by(world, (first, anonymous, led, running), ANNA) == 0
 
     # the tallies and summaries recompute without her

@@ -305,7 +305,7 @@ def test_the_dutch_chart_speaks_dutch_with_a_decimal_comma() -> None:
     s = real_summary("nl")
     _, fig = picture(s)
     texts = figure_texts(fig)
-    assert "Besluit: Proef · 2 december 2026" in texts
+    assert "Besluit: Pilot · 2 december 2026" in texts
     assert "Themascore (1 = laag, 5 = hoog)" in texts
     values = [t.get_text() for t in fig.axes[0].texts]
     assert "4,0" in values and "2,7" in values and not any("." in v for v in values)

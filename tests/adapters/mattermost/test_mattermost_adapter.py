@@ -348,8 +348,8 @@ def test_a_whole_check_with_five_people(mm_fast: Harness) -> None:
     # the header says finished
     final_header = mm.fresh(header)
     assert final_header["props"]["attachments"][0]["color"] == render.COLOURS["finished"]
-    # progress: question n of total, counting up
-    numbers = [int(re.search(r"Question (\d+) of", p["message"]).group(1)) for p in mm.question_posts()]  # type: ignore[union-attr]
+    # progress: question n (and its phase), counting up
+    numbers = [int(re.search(r"Question (\d+) · ", p["message"]).group(1)) for p in mm.question_posts()]  # type: ignore[union-attr]
     assert numbers == list(range(1, len(numbers) + 1))
     # thread notices (start, closed reports) are in the thread
     thread = [p for p in mm.fake.channel_posts(CHANNEL_ID) if p["root_id"] == header["id"] and not is_question(p)]
@@ -398,7 +398,7 @@ def test_command_answers_at_once_and_posts_the_thread(mm: Harness) -> None:
     header = mm.header()
     first = mm.wait_question(1)
     assert first["root_id"] == header["id"]
-    assert "**Question 1 of" in first["message"]
+    assert "**Question 1 · Our situation (phase 1 of 5)**" in first["message"]
     started = [p for p in mm.fake.channel_posts(CHANNEL_ID) if p["root_id"] == header["id"] and not is_question(p)]
     assert started and "Anna started a check" in started[0]["message"]
     # ordered: header, then the notice, then the question
