@@ -46,8 +46,8 @@ class ConsoleChat:
     # told when a summary went out, so its durable outbox entry is not printed again later
     settle: Callable[[str, ChannelKey], None] | None = None
     export_dir: Path | None = None  # where `export` writes its files (SMC_EXPORT_DIR); None: the current directory
-    _outbox: Outbox | None = field(default=None, init=False, repr=False)
     history_file: Path | None = None  # where typed lines are kept between runs (None: for this run only)
+    _outbox: Outbox | None = field(default=None, init=False, repr=False)
     _reader: int | None = field(default=None, init=False, repr=False)  # the thread reading typed lines
     _editor: LineEditor | None = field(default=None, init=False, repr=False)
     _at_prompt: bool = field(default=False, init=False, repr=False)  # the reader waits for a line
@@ -187,20 +187,24 @@ class LineEditor:
         self._file = history_file
         self._length = 0
         readline.set_history_length(self.HISTORY)  # what write_history_file keeps
-        if history_file is not None and not history_file.exists() and history_file.parent.is_dir():
-            history_file.touch()  # readline appends only to a file that exists
-        if history_file is not None and history_file.exists():
+        if history_file is not None:
             try:
+                history_file.touch()  # readline appends only to a file that exists
                 readline.read_history_file(str(history_file))
                 if readline.get_current_history_length() > self.HISTORY:
                     readline.write_history_file(str(history_file))  # trimmed once per start
             except OSError as exc:
-                log.warning("could not read the console history %s: %s", history_file, exc)
+                log.warning("the console history %s is not kept: %s", history_file, exc)
+                self._file = None
         self._length = readline.get_current_history_length()
         # rl_forced_update_display redraws the prompt and the line with the cursor where it was; the
         # readline module does not offer it (its redisplay() only draws what changed)
-        library = ctypes.CDLL(getattr(readline, "__file__", None))
-        self._redraw: Callable[[], int] | None = getattr(library, "rl_forced_update_display", None)
+        self._redraw: Callable[[], int] | None = None
+        try:
+            library = ctypes.CDLL(getattr(readline, "__file__", None))
+            self._redraw = getattr(library, "rl_forced_update_display", None)
+        except OSError:
+            pass  # then the prompt and the line are printed again, with the cursor at the end
 
     @classmethod
     def at_terminal(cls, history_file: Path | None) -> LineEditor | None:

@@ -41,8 +41,9 @@ CONNECT_TIMEOUT = 3.0
 HEALTH_CHECK_INTERVAL = 30  # PING a connection idle this long before reusing it
 WAIT_TIMEOUT_MS = 1000  # how long a write waits for its replicas' confirmation (REDIS_WAIT_REPLICAS)
 
-# What the sentinel mode waits for: every script (the store's writes are scripts) and the few plain
-# writes the store sends. A read is never held up by WAIT.
+# What the sentinel mode waits for: every script (the store's writes are scripts; one that only read
+# is answered at once while the replicas are there) and the few plain writes the store sends. Plain
+# reads (GET, HGETALL, PING …) never wait.
 _WAITED = frozenset(
     {"EVALSHA", "EVAL", "SET", "DEL", "UNLINK", "EXPIRE", "PEXPIRE", "HSET", "HDEL", "SADD", "SREM", "ZADD", "ZREM"}
 )

@@ -202,16 +202,16 @@ class AuthorNames:
 
     def __init__(self, service: ChatService, names: DisplayNames) -> None:
         self._service = service
-        self.names = names
+        self.display = names
 
     def for_command(self, where: Where, handle: str, text: str) -> str:
-        return self.names.resolve(where.team, where.user, handle, lambda: self._command_is_named(where, text))
+        return self.display.resolve(where.team, where.user, handle, lambda: self._command_is_named(where, text))
 
     def for_click(self, where: Where, handle: str, ref: Ref) -> str:
-        return self.names.resolve(where.team, where.user, handle, lambda: self._click_is_named(where.key, ref))
+        return self.display.resolve(where.team, where.user, handle, lambda: self._click_is_named(where.key, ref))
 
     def cached(self, where: Where, handle: str) -> str:
-        return self.names.cached(where.team, where.user, handle)
+        return self.display.cached(where.team, where.user, handle)
 
     def _command_is_named(self, where: Where, text: str) -> bool:
         """A typed command acts on the running check, or starts one."""

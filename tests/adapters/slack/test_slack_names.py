@@ -159,7 +159,7 @@ def test_an_anonymous_check_makes_no_lookup_at_all(env: Env) -> None:
     env.wait_questions(2)
     env.adapter.coalescer.wait_idle(5)
     assert lookups(env.fake) == []
-    assert len(env.adapter.names.names.cache) == 0, "and no name is kept"
+    assert len(env.adapter.names.display.cache) == 0, "and no name is kept"
     assert "Fae Fischer" not in _text(env.header())
 
 
