@@ -183,7 +183,9 @@ def child(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     # The parent asks for the round trips so far at each phase's edges.
-    signal.signal(signal.SIGUSR1, lambda *_: print(f"sent {CountingConnection.sent}", flush=True))
+    signal.signal(
+        signal.SIGUSR1, lambda *_: print(f"sent {CountingConnection.sent} {time.process_time():.6f}", flush=True)
+    )
     recorder = Recorder(Path(args.out))
     try:
         (run_scheduler_child if args.child == "scheduler" else run_baseline_child)(args, recorder, stop)
@@ -203,14 +205,16 @@ class Proc:
     def posted(self) -> int:
         return os.path.getsize(self.out) // LINE if self.out.exists() else 0
 
-    def sent(self) -> int:
+    def sent(self) -> tuple[int, float]:
+        """(commands sent so far, CPU seconds used so far, all threads)."""
         self.popen.send_signal(signal.SIGUSR1)
         while True:  # other lines may come first ("ready")
             line = self.popen.stdout.readline() if self.popen.stdout else ""
             if not line:
                 raise RuntimeError("a child process died")
             if line.startswith("sent "):
-                return int(line.split()[1])
+                _, sent, cpu = line.split()
+                return int(sent), float(cpu)
 
 
 @dataclass
@@ -224,6 +228,8 @@ class PhaseResult:
     lateness: list[float]
     trips_per_fired: float
     evalsha_per_fired: float
+    cpu_ms_per_fired: float  # the worker processes' CPU time (all threads)
+    redis_cpu_ms_per_fired: float  # redis-server's (INFO cpu)
 
 
 class Bench:
@@ -302,8 +308,13 @@ class Bench:
         for proc in self.procs:
             proc.popen.wait(30)
 
-    def sent(self) -> int:
-        return sum(p.sent() for p in self.procs)
+    def sent(self) -> tuple[int, float]:
+        both = [p.sent() for p in self.procs]
+        return sum(n for n, _ in both), sum(cpu for _, cpu in both)
+
+    def redis_cpu(self) -> float:
+        info = self.control.info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
     def evalsha(self) -> int:
         return int(self.control.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0))
@@ -321,15 +332,15 @@ class Bench:
     def idle(self) -> tuple[float, float]:
         """(commands/s per process sent, cmdstat_evalsha/s per process) while nothing is due."""
         time.sleep(self.args.poll * 2)  # settle: every process past its first rounds
-        sent, evalsha, t0 = self.sent(), self.evalsha(), time.monotonic()
+        (sent, _), evalsha, t0 = self.sent(), self.evalsha(), time.monotonic()
         time.sleep(self.args.idle)  # the measured stretch: nothing is due, so nothing else happens
         elapsed = time.monotonic() - t0
         per_proc = elapsed * len(self.procs)
-        return (self.sent() - sent) / per_proc, (self.evalsha() - evalsha) / per_proc
+        return (self.sent()[0] - sent) / per_proc, (self.evalsha() - evalsha) / per_proc
 
     def fire(self, batch: list[Reminder], dues: list[float], baseline: bool) -> PhaseResult:
         before = sum(p.posted() for p in self.procs)
-        sent, evalsha = self.sent(), self.evalsha()
+        (sent, cpu), evalsha, redis_cpu = self.sent(), self.evalsha(), self.redis_cpu()
         t0 = time.time()
         if baseline:
             self.control.zadd(BASELINE_KEY, {r.id: d for r, d in zip(batch, dues, strict=True)})
@@ -342,7 +353,9 @@ class Bench:
         deadline = time.time() + max(dues) - t0 + 120
         while sum(p.posted() for p in self.procs) - before < len(batch) and time.time() < deadline:
             time.sleep(0.05)
-        trips, scripts = self.sent() - sent, self.evalsha() - evalsha - own_evalsha
+        sent_after, cpu_after = self.sent()
+        trips, scripts = sent_after - sent, self.evalsha() - evalsha - own_evalsha
+        cpu, redis_cpu = cpu_after - cpu, self.redis_cpu() - redis_cpu  # redis-server's includes the feed
         time.sleep(self.args.lease + 1)  # a claim that ran out would be posted again by now
         due_of = {r.id: d for r, d in zip(batch, dues, strict=True)}
         mine = [(rid, at) for rid, at in self.records() if rid in due_of]
@@ -361,6 +374,8 @@ class Bench:
             lateness=sorted(max(at - due_of[rid], 0.0) for rid, at in first.items()),
             trips_per_fired=trips / max(len(first), 1),
             evalsha_per_fired=scripts / max(len(first), 1),
+            cpu_ms_per_fired=cpu * 1000 / max(len(first), 1),
+            redis_cpu_ms_per_fired=redis_cpu * 1000 / max(len(first), 1),
         )
 
 
@@ -372,6 +387,7 @@ def run(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="smc-bench-rem-"))
     server = RedisProcess.start(workdir / "redis", port=free_port(), unix_socket=False, persistent=False)
     results: dict[str, dict[str, Any]] = {}
+    load_before = os.getloadavg()[0]
     try:
         bench = Bench(args, server.url, workdir)
         t = time.perf_counter()
@@ -397,6 +413,7 @@ def run(args: argparse.Namespace) -> int:
                 results[kind]["states"] = dict(states)
     finally:
         server.stop()
+    print(f"load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     return report(args, results)
 
 
@@ -409,6 +426,13 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> int:
         ("burst: duplicates / losses", f"{sa.duplicates} / {sa.losses}", f"{ba.duplicates} / {ba.losses}", "0 / 0"),
         ("burst: round trips per fired (sent)", f"{sa.trips_per_fired:.2f}", f"{ba.trips_per_fired:.2f}", ""),
         ("burst: EVALSHA per fired (commandstats)", f"{sa.evalsha_per_fired:.2f}", f"{ba.evalsha_per_fired:.2f}", ""),
+        ("burst: workers' CPU per fired", f"{sa.cpu_ms_per_fired:.2f} ms", f"{ba.cpu_ms_per_fired:.2f} ms", ""),
+        (
+            "burst: redis-server CPU per fired (with the feed)",
+            f"{sa.redis_cpu_ms_per_fired:.3f} ms",
+            f"{ba.redis_cpu_ms_per_fired:.3f} ms",
+            "",
+        ),
         (
             "burst: lateness p50 / p99 (queueing)",
             f"{pct(sa.lateness, 50):.2f} / {pct(sa.lateness, 99):.2f} s",

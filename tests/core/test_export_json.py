@@ -74,7 +74,7 @@ def test_a_finished_check_carries_the_comparison_with_the_previous_one(store: St
     data = exported(world)
     previous = data["previous"]
     assert previous is not None and previous["id"] == older.id
-    assert previous["decision"] == "Not now"
+    assert previous["decision"] == world.source(older).lens.decision_label("not_now")
     assert {t["id"] for t in previous["themes"]} == {t["id"] for t in data["themes"]}
 
 

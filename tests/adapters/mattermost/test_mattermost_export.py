@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.core.dialogue.load import packaged_ui
 from bot.store.store import Store
 from tests.adapters.mattermost.test_mattermost_adapter import CHANNEL, CHANNEL_ID, USERS, Harness, make_harness
 from tests.fakes.mattermost_api import FakeMattermost
@@ -114,4 +115,4 @@ def test_a_refused_upload_is_reported_to_the_asker(mm: Harness) -> None:
     mm.idle()
     assert [p for p in mm.fake.posts.values() if p["file_ids"]] == []
     told = [p for p in mm.fake.ephemeral_posts if p["user_id_target"] == USERS[1]]
-    assert any("could not post everything" in p["message"] for p in told)
+    assert any(packaged_ui()["en"]["delivery_failed"][:40] in p["message"] for p in told)

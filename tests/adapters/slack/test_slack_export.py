@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.core.dialogue.load import packaged_ui
 from bot.store.store import Store
 from tests.adapters.slack.test_slack_http import CHANNEL, FACILITATOR, NAMES, USERS, Env, make_env
 from tests.fakes.slack_api import TEAM_ID, FakeSlackApi
@@ -107,7 +108,8 @@ def test_without_im_write_a_private_export_fails_and_the_asker_is_told(env: Env)
     start_and_answer(env)
     env.fake.scopes.discard("im:write")
     assert env.slash(USERS[1], "export md private") == 200
-    env.fake.wait_until(lambda f: any("could not post everything" in e["text"] for e in env.ephemerals_for(USERS[1])))
+    failed = packaged_ui()["en"]["delivery_failed"][:40]
+    env.fake.wait_until(lambda f: any(failed in e["text"] for e in env.ephemerals_for(USERS[1])))
     [refused] = env.fake.calls("conversations.open", include_rejected=True)
     assert refused.response["error"] == "missing_scope" and refused.response["needed"] == "im:write"
     assert env.fake.calls("files.completeUploadExternal") == []
