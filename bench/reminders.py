@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -413,6 +414,7 @@ def run(args: argparse.Namespace) -> int:
                 results[kind]["states"] = dict(states)
     finally:
         server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
     print(f"load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     return report(args, results)
 

@@ -28,10 +28,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except ConfigError as exc:
-        print(f"socialmedia-check: {exc}", file=sys.stderr)
+        _say(f"socialmedia-check: {exc}")
         return 2
     except BotError as exc:
-        print(f"socialmedia-check: error: {exc}", file=sys.stderr)
+        _say(f"socialmedia-check: error: {exc}")
         return 1
     except KeyboardInterrupt:
         return 130
@@ -85,13 +85,28 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings(quiet: bool = False):  # type: ignore[no-untyped-def]
     from bot.config import load_settings
+    from bot.runtime import logs
 
-    settings = load_settings()
     # The console shares the terminal with the chat: only warnings, unless asked for more.
-    level = settings.log_level or ("WARNING" if quiet else "INFO")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("transitions").setLevel(logging.WARNING)  # it logs every state change at INFO
+    default_level = "WARNING" if quiet else "INFO"
+    # The first lines (a setting that does not validate included) already in the format asked for.
+    early = os.environ.get("SMC_LOG_FORMAT", "").strip().lower() or None
+    logs.configure(logs.choose_format(early), default_level, logs.secrets_of(os.environ))
+    settings = load_settings()
+    values = {field.alias: getattr(settings, name) for name, field in type(settings).model_fields.items()}
+    level = settings.log_level or default_level
+    logs.configure(logs.choose_format(settings.log_format), level, logs.secrets_of(values))
     return settings
+
+
+def _say(text: str) -> None:
+    """A line for the operator on stderr: a JSON log line when the log is JSON, else as it is."""
+    from bot.runtime import logs
+
+    if logs.is_json():
+        log.error(text)
+    else:
+        print(text, file=sys.stderr)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -133,9 +148,10 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _run_server(mode: Mode) -> int:
+    settings = _settings()  # the log first: what importing the app warns about is logged in its format
     from bot.app import App
 
-    if not App(_settings(), mode).run():
+    if not App(settings, mode).run():
         # The grace period ran out: threads still busy would keep the interpreter from exiting.
         logging.shutdown()
         os._exit(0)

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     public_url: str | None = Field(None, alias="SMC_PUBLIC_URL")
     # None: INFO for the servers, WARNING for the console (it shares the terminal with the chat)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = Field(None, alias="SMC_LOG_LEVEL")
+    # one JSON object per line, or text; None: text when stderr is a terminal, JSON otherwise (bot.runtime.logs)
+    log_format: Literal["json", "text"] | None = Field(None, alias="SMC_LOG_FORMAT")
     # where the console writes `export` files; None: the directory it was started in
     export_dir: Path | None = Field(None, alias="SMC_EXPORT_DIR")
     # --- reminders (bot.runtime.scheduler) ---------------------------------------------------
@@ -154,6 +156,7 @@ class Settings(BaseSettings):
         "redis_tls_ca",
         "redis_tls_cert",
         "redis_tls_key",
+        "log_format",
         mode="before",
     )
     @classmethod

@@ -104,4 +104,4 @@ class Exports:
     @staticmethod
     def _refusal(ctx: Context, record: SessionRecord | None, key: str, **values: object) -> Notice:
         lens = ctx.lens(record.meta.language if record else None)
-        return Notice(lens.t(key, **values), Audience.EPHEMERAL, Tone.REFUSAL)
+        return Notice(lens.t(key, **values), Audience.EPHEMERAL, Tone.REFUSAL, key=key)

@@ -269,4 +269,4 @@ class FollowUps:
 
 
 def _refusal(lens: Lens, key: str, **values: object) -> Notice:
-    return Notice(lens.t(key, **values), Audience.EPHEMERAL, Tone.REFUSAL)
+    return Notice(lens.t(key, **values), Audience.EPHEMERAL, Tone.REFUSAL, key=key)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from bot.core.messages import ChannelKey, Event, HeaderCard, Message, Notice, QuestionCard, QuestionView, Summary
+from bot.core.session import SessionRecord
 from bot.errors import PlatformError
 
 
@@ -19,8 +20,12 @@ class ChatService(Protocol):
     """bot.service.CheckService, as the adapters use it."""
 
     def handle_command(self, channel: ChannelKey, text: str, user: str, user_name: str = "") -> list[Message]: ...
-    def handle(self, channel: ChannelKey, event: Event) -> list[Message]: ...
+    # delivery: the click's dedup mark and guard, claimed in the same atomic write as its answer
+    def handle(self, channel: ChannelKey, event: Event, delivery: Delivery | None = None) -> list[Message]: ...
     def question_card(self, session_id: str, question_id: str) -> QuestionCard | None: ...
+    # a coalesced tally edit rendered from what the store's click or window script returned
+    def tally_card(self, snapshot: TallySnapshot) -> QuestionCard | None: ...
+    def tally_fields(self, question_id: str) -> tuple[str, ...]: ...
     def current(self, channel: ChannelKey) -> QuestionCard | None: ...
     def ui(self, language: str | None) -> Mapping[str, str]: ...
 
@@ -43,7 +48,45 @@ class AdapterStore(Protocol):
     def claim_window(self, key: str, now: float, seconds: float, channel: str | None = None) -> bool: ...
     def coalesce_enter(self, key: str, ttl_ms: int) -> bool: ...
     def coalesce_exit(self, key: str, ttl_ms: int) -> bool: ...
+    def coalesce_close(
+        self, session_id: str, question_id: str, ttl_ms: int, fields: Sequence[str]
+    ) -> TallySnapshot | None: ...
+    def claim(self, delivery: Delivery) -> bool: ...
     def settle_outbox(self, job_id: str, channel: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What makes one platform delivery count once, claimed by the store in the same atomic write as
+    the click's answer (bot.store.clicks), or on its own for a delivery that records no answer.
+
+    ``mark``: the platform's unique id of the delivery (a retry or duplicate carries the same), kept
+    ``mark_ttl`` seconds (SMC_DEDUP_TTL); ``guard``: a double-click guard naming the user and button,
+    refusing a second claim within ``guard_seconds`` of ``guard_at`` (the adapter's epoch clock);
+    ``window_ms``: the tally window's lock time, to enter the window in the same write (0: the
+    outbox enters it when it delivers). Both keys are stored as keyed hashes and listed with
+    ``channel``'s marks, for ``purge``."""
+
+    channel: str  # str(ChannelKey)
+    mark: str | None = None
+    mark_ttl: int = 600
+    guard: str | None = None
+    guard_at: float = 0.0
+    guard_seconds: float = 0.0
+    window_ms: int = 0
+
+
+@dataclass(frozen=True)
+class TallySnapshot:
+    """What a question's card is rendered from after a click or a window's close, read in the same
+    script: ``record`` holds only the fields the card reads (meta, users, the question's answers and
+    those the flow's branches read, the notes), None when the check is gone; ``ref`` is the question
+    message's platform id ("" when not posted yet)."""
+
+    session_id: str
+    question_id: str
+    record: SessionRecord | None
+    ref: str = ""
 
 
 class OutboundError(PlatformError):

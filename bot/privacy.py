@@ -165,4 +165,4 @@ def _may_purge(ctx: Context, records: Sequence[SessionRecord], event: Event) -> 
 
 
 def _refusal(lens: Lens, key: str) -> Notice:
-    return Notice(lens.t(key), Audience.EPHEMERAL, Tone.REFUSAL)
+    return Notice(lens.t(key), Audience.EPHEMERAL, Tone.REFUSAL, key=key)

@@ -31,15 +31,17 @@ from bot.core.messages import (
     Notice,
     QuestionCard,
     SummaryCard,
+    TallyChanged,
     Tone,
 )
 from bot.core.reminders import Reminder
-from bot.core.session import FINISHED, Answer, Note, SessionMeta, SessionRecord
+from bot.core.session import FINISHED, Answer, Note, SessionMeta, SessionRecord, answer_field
 from bot.core.views import question_card
 from bot.errors import StoreError
 from bot.exports import ChartMaker, Exports
 from bot.followups import FollowUps, ReminderStoreLike
 from bot.privacy import EVENTS as PRIVACY_EVENTS
+from bot.ports import Delivery, TallySnapshot
 from bot.privacy import Privacy, PrivacyStoreLike
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,10 @@ class WriteResultLike(Protocol):
     def record(self) -> SessionRecord | None: ...
     @property
     def count(self) -> int: ...
+    @property
+    def lead(self) -> bool | None: ...
+    @property
+    def snapshot(self) -> TallySnapshot | None: ...
 
 
 class SessionStore(Protocol):
@@ -74,6 +80,18 @@ class SessionStore(Protocol):
         name: str | None = None,
         toggle: int | None = None,
     ) -> WriteResultLike: ...
+    def record_click(
+        self,
+        session_id: str,
+        question_id: str,
+        user: str,
+        answer: Answer,
+        name: str | None,
+        toggle: int | None,
+        delivery: Delivery,
+        fields: Sequence[str] = (),
+    ) -> WriteResultLike: ...
+    def claim(self, delivery: Delivery) -> bool: ...
     def add_note(self, session_id: str, note: Note, name: str | None = None) -> WriteResultLike: ...
     def save_meta(
         self, record: SessionRecord, expected_version: int, reminders: Sequence[Reminder] = ()
@@ -121,6 +139,9 @@ class CheckService:
         # validated and recorded in one round trip. They never change, so caching them is safe
         # across replicas; a miss just costs one read.
         self._metas: OrderedDict[str, SessionMeta] = OrderedDict()
+        # The answers a question's card reads besides its own: those the flow's branches depend on
+        # (the total ahead and the skip notes), so a tally renders from a snapshot, not the session.
+        self._branch_fields = _branch_fields(dialogue)
 
     # --- entry points ---------------------------------------------------------------------
 
@@ -138,18 +159,24 @@ class CheckService:
                 return [self._store_down(channel, None, exc)]
         return self.handle(channel, parsed)
 
-    def handle(self, channel: ChannelKey, event: Event) -> list[Message]:
+    def handle(self, channel: ChannelKey, event: Event, delivery: Delivery | None = None) -> list[Message]:
+        """``delivery``: the click's dedup mark and guard (bot.ports.Delivery); an answer claims them in
+        its own atomic write, anything else claims them first. Nothing happens for a repeat."""
         if not _usable_user(event.user):
             return [self._no_user(channel, event.user)]
         try:
-            return self._handle(channel, event)
+            if delivery is not None and not _answers_a_question(event):
+                if not self._store.claim(delivery):
+                    return []
+                delivery = None
+            return self._handle(channel, event, delivery)
         except StoreError as exc:
             return [self._store_down(channel, event.session_id, exc)]
 
     def _no_user(self, channel: ChannelKey, user: object) -> Notice:
         """The one place every platform's events without a usable user id are refused; nothing is recorded."""
         log.warning("refused an event in %s without a usable user id: %r", channel, user)
-        return Notice(self._context(channel).lens(None).t("no_user"), Audience.EPHEMERAL, Tone.REFUSAL)
+        return Notice(self._context(channel).lens(None).t("no_user"), Audience.EPHEMERAL, Tone.REFUSAL, key="no_user")
 
     def _store_down(self, channel: ChannelKey, session_id: str | None, exc: StoreError) -> Notice:
         """Redis is unavailable: say privately that nothing was recorded, in the check's language if known."""
@@ -158,31 +185,43 @@ class CheckService:
         lens = self._context(channel).lens(meta.language if meta else None)
         return Notice(lens.t("store_down"), Audience.EPHEMERAL, Tone.ERROR)
 
-    def _handle(self, channel: ChannelKey, event: Event) -> list[Message]:
+    def _handle(self, channel: ChannelKey, event: Event, delivery: Delivery | None = None) -> list[Message]:
         if event.kind is EventKind.EXPORT:
             return self.exports.handle(channel, event)
         if event.kind in _FOLLOW_UPS:
             return self.followups.handle(channel, event)
         if event.kind in PRIVACY_EVENTS:
             return self.privacy.handle(channel, event)
-        return self._with_previous(self._handle_check(channel, event))
+        return self._with_previous(self._handle_check(channel, event, delivery))
 
-    def _handle_check(self, channel: ChannelKey, event: Event) -> list[Message]:
+    def _handle_check(self, channel: ChannelKey, event: Event, delivery: Delivery | None = None) -> list[Message]:
         ctx = self._context(channel)
-        if event.kind is EventKind.ANSWER and event.session_id and event.question_id:
+        if _answers_a_question(event):
+            assert event.session_id is not None
             meta = self._metas.get(event.session_id)
             if meta is not None and meta.channel == str(channel):
-                return self._fast_answer(ctx, meta, event)
+                return self._fast_answer(ctx, meta, event, delivery)
         record = self._store.load_running(str(channel))
         if record is None:
             record = self._last_relevant(channel, event)
         if record is not None:
             self._remember(record.meta)
-        return self._execute(ctx, record, event, engine.plan(ctx, record, event))
+        return self._execute(ctx, record, event, engine.plan(ctx, record, event), delivery=delivery)
 
     def question_card(self, session_id: str, question_id: str) -> QuestionCard | None:
         """A fresh card for a question (coalesced tally updates render from Redis)."""
-        record = self._store.load(session_id)
+        return self._card_of(self._store.load(session_id), question_id)
+
+    def tally_card(self, snapshot: TallySnapshot) -> QuestionCard | None:
+        """The card of a tally edit, from the snapshot the click's (or the window's) script returned:
+        the same card :meth:`question_card` renders, without reading the whole session."""
+        return self._card_of(snapshot.record, snapshot.question_id)
+
+    def tally_fields(self, question_id: str) -> tuple[str, ...]:
+        """The answer fields :meth:`tally_card` needs for ``question_id`` (bot.store.clicks)."""
+        return (answer_field(question_id), *self._branch_fields)
+
+    def _card_of(self, record: SessionRecord | None, question_id: str) -> QuestionCard | None:
         if record is None or question_id not in record.meta.path + [record.meta.state]:
             return None
         lens = self._context(None).lens(record.meta.language)
@@ -233,9 +272,11 @@ class CheckService:
     def _command_error(self, channel: ChannelKey, error: CommandError) -> Notice:
         running = self._store.load_running(str(channel))
         lens = self._context(channel).lens(running.meta.language if running else None)
-        return Notice(lens.t(error.key, detail=error.detail), Audience.EPHEMERAL, Tone.REFUSAL)
+        return Notice(lens.t(error.key, detail=error.detail), Audience.EPHEMERAL, Tone.REFUSAL, key=error.key)
 
-    def _fast_answer(self, ctx: Context, meta: SessionMeta, event: Event) -> list[Message]:
+    def _fast_answer(
+        self, ctx: Context, meta: SessionMeta, event: Event, delivery: Delivery | None = None
+    ) -> list[Message]:
         lens = ctx.lens(meta.language)
         assert event.question_id is not None
         return self._execute(
@@ -245,7 +286,31 @@ class CheckService:
             engine.prepare_answer(ctx, lens, meta, event, event.question_id),
             session_id=meta.id,
             language=meta.language,
+            delivery=delivery,
         )
+
+    def _record(self, sid: str, plan: RecordAnswer, delivery: Delivery | None) -> WriteResultLike:
+        """The answer's write: with a delivery, its claims and the tally window in the same script."""
+        if delivery is None:
+            return self._store.record_answer(sid, plan.question_id, plan.user, plan.answer, plan.name, plan.toggle)
+        fields = self.tally_fields(plan.question_id) if delivery.window_ms > 0 else ()
+        return self._store.record_click(
+            sid, plan.question_id, plan.user, plan.answer, plan.name, plan.toggle, delivery, fields
+        )
+
+    def _led(self, messages: list[Message], result: WriteResultLike) -> list[Message]:
+        """The tally change says what the click's script did with the window: led it (with the card
+        to deliver now and the message's ref) or followed (the window's close edits); None: not entered."""
+        if result.lead is None:
+            return messages
+        out: list[Message] = []
+        for message in messages:
+            if isinstance(message, TallyChanged):
+                snapshot = result.snapshot
+                card = self.tally_card(snapshot) if result.lead and snapshot is not None else None
+                message = replace(message, lead=result.lead, card=card, ref=snapshot.ref if snapshot else "")
+            out.append(message)
+        return out
 
     def _execute(
         self,
@@ -256,8 +321,13 @@ class CheckService:
         *,
         session_id: str | None = None,
         language: str | None = None,
+        delivery: Delivery | None = None,
     ) -> list[Message]:
         lens = ctx.lens(language or (record.meta.language if record else event.language))
+        if delivery is not None and not isinstance(plan, RecordAnswer):  # claimed in the answer's write
+            if not self._store.claim(delivery):
+                return []
+            delivery = None
         match plan:
             case Reply():
                 return plan.messages
@@ -276,19 +346,20 @@ class CheckService:
                 return plan.messages
             case RecordAnswer():
                 sid = session_id or (record.id if record else "")
-                result = self._store.record_answer(
-                    sid, plan.question_id, plan.user, plan.answer, plan.name, plan.toggle
-                )
+                result = self._record(sid, plan, delivery)
+                if result.status in ("duplicate", "guarded"):  # a repeated delivery, a double click
+                    return []
                 if result.status != "ok":
                     return [self._write_refusal(lens, result, event)]
                 meta = record.meta if record is not None else self._metas[sid]
                 messages, advance = engine.after_answer(ctx, meta, event, plan, result.count)
+                messages = self._led(messages, result)
                 if advance:
                     messages += self._auto_advance(ctx, sid, plan.question_id)
                 return messages
             case AddNote():
                 if record is None:  # the engine plans a note only on a loaded check
-                    return [Notice(lens.t("no_check"), Audience.EPHEMERAL, Tone.REFUSAL)]
+                    return [Notice(lens.t("no_check"), Audience.EPHEMERAL, Tone.REFUSAL, key="no_check")]
                 result = self._store.add_note(record.id, plan.note, plan.name)
                 if result.status != "ok":
                     return [self._write_refusal(lens, result, event)]
@@ -353,15 +424,32 @@ class CheckService:
             key = "check_closed" if record is None or record.meta.status == FINISHED else "no_check"
         else:
             key = "no_check"
-        return Notice(lens.t(key), Audience.EPHEMERAL, Tone.REFUSAL)
+        return Notice(lens.t(key), Audience.EPHEMERAL, Tone.REFUSAL, key=key)
 
     def _moved_notice(self, lens: engine.Lens, current: SessionRecord | None) -> Notice:
         if current is None or current.meta.status != "running":
-            return Notice(lens.t("check_closed"), Audience.EPHEMERAL, Tone.REFUSAL)
-        return Notice(lens.t("moved_concurrently", number=len(current.meta.path)), Audience.EPHEMERAL, Tone.REFUSAL)
+            return Notice(lens.t("check_closed"), Audience.EPHEMERAL, Tone.REFUSAL, key="check_closed")
+        number = len(current.meta.path)
+        return Notice(lens.t("moved_concurrently", number=number), Audience.EPHEMERAL, Tone.REFUSAL, key="moved_concurrently")
 
 
 _FOLLOW_UPS = frozenset({EventKind.REVISIT, EventKind.REMINDERS, EventKind.REMINDER, EventKind.HISTORY})
+
+
+def _answers_a_question(event: Event) -> bool:
+    """A button or dialog answer: its claims go into the answer's own write (one round trip)."""
+    return event.kind is EventKind.ANSWER and bool(event.session_id) and bool(event.question_id)
+
+
+def _branch_fields(dialogue: Dialogue) -> tuple[str, ...]:
+    questions: dict[str, None] = {}
+    for question in dialogue.questions.values():
+        for rule in question.rules:
+            if rule.when is not None:
+                for name in (rule.when.question, rule.when.unanswered):
+                    if name:
+                        questions[name] = None
+    return tuple(answer_field(q) for q in questions)
 
 
 def _usable_user(user: object) -> bool:

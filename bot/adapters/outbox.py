@@ -46,6 +46,7 @@ from bot.core.render_text import phrase
 from bot.errors import BotError
 from bot.ports import AdapterStore, ChatService, OutboundError, OutboundPort, RefStore, ReplyTo
 from bot.runtime.coalesce import CoalescingStore, TallyCoalescer
+from bot.runtime.metrics import NO_METRICS, Metrics
 from bot.runtime.workers import OrderedWorkers
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class Outbox:
         sleep: Callable[[float], None] = time.sleep,
         ref_wait: float = REF_WAIT_MAX,
         settle: Callable[[str, ChannelKey], None] | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         """``workers=0`` delivers in the caller's thread (the console; one batch at a time, whichever
         thread sends it); without ``tally_store`` tally changes are rendered and edited at once instead
@@ -101,6 +103,7 @@ class Outbox:
         self._stopped = threading.Event()
         self._local = threading.local()  # .channel: the channel whose job this thread is running
         self.settle_job = settle
+        self.metrics = metrics  # every attempt of every platform call is counted and timed (call)
         self._inline = threading.RLock()  # workers=0: batches from several threads run one at a time
 
     @classmethod
@@ -279,6 +282,21 @@ class Outbox:
             log.exception("could not answer through the request's reply hook")
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
+        platform, method = self.port.platform, getattr(fn, "__name__", "call")
+
+        def attempt(*given: Any) -> T:  # each try, retries included, is one observation
+            started = time.perf_counter()
+            outcome = "error"
+            try:
+                result = fn(*given)
+                outcome = "ok"
+                return result
+            except OutboundError as exc:
+                outcome = _outcome(exc)
+                raise
+            finally:
+                self.metrics.platform_call(platform, method, outcome, time.perf_counter() - started)
+
         retrying = Retrying(
             retry=retry_if_exception(lambda exc: isinstance(exc, OutboundError) and exc.transient),
             wait=self._wait,
@@ -287,7 +305,7 @@ class Outbox:
             before_sleep=_log_retry,
             reraise=True,
         )
-        return retrying(fn, *args)
+        return retrying(attempt, *args)
 
     def ref(self, session_id: str | None, name: str) -> str | None:
         return self._refs.get_ref(session_id, name) if session_id else None
@@ -405,6 +423,15 @@ def _reason(exc: OutboundError) -> str:
     if not exc.transient:
         return f"refused by the platform ({exc})"
     return str(exc) or repr(exc)
+
+
+def _outcome(exc: OutboundError) -> str:
+    """A failed platform call as /metrics counts it (Slack says ``ratelimited``, Mattermost ``429``)."""
+    if exc.code in ("429", "ratelimited"):
+        return "ratelimited"
+    if exc.not_member:
+        return "not_member"
+    return "transient" if exc.transient else "refused"
 
 
 def _log_retry(state: RetryCallState) -> None:

@@ -118,6 +118,7 @@ class Notice:
     tone: Tone = Tone.INFO
     actions: tuple[Action, ...] = ()
     session_id: str | None = None
+    key: str = field(default="", compare=False)  # a refusal's UI key: its reason on /metrics
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,12 @@ class TallyChanged:
 
     session_id: str
     question_id: str
+    # Set when the click's own write entered the coalescing window (bot.store.clicks): True, this
+    # click leads it (``card`` drawn from the write's snapshot, ``ref`` the message's id, "" unknown);
+    # False, the window was open (its close edits). None: the outbox enters the window itself.
+    lead: bool | None = None
+    card: QuestionCard | None = None
+    ref: str = ""
 
 
 @dataclass(frozen=True)

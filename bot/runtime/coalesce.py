@@ -8,6 +8,11 @@ and re-renders the card from Redis, or releases it. Entering and leaving are ato
 dirty mark is never lost between the check and the release; the last delivery is always rendered
 after the last answer was written.
 
+A button click enters the window in its own atomic write (bot.store.clicks): the click's result says
+whether it leads, with the card drawn from a snapshot read in the same script, and :meth:`TallyCoalescer.led`
+only delivers it and arms the close. The close is one script as well (``coalesce_close``), which
+returns the snapshot of a renewed window: no click and no close reads the whole session.
+
 Every window of a coalescer shares one clock (``bot.runtime.clock``): by default a
 :class:`~bot.runtime.clock.SystemClock`, whose single scheduler thread serves all open windows;
 tests pass a :class:`~bot.runtime.clock.ManualClock` and close windows by advancing it.
@@ -17,12 +22,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Protocol
 
 from bot.core.messages import QuestionCard
+from bot.ports import TallySnapshot
 from bot.runtime.clock import Clock, SystemClock
+from bot.store.keys import tally_window
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +37,20 @@ log = logging.getLogger(__name__)
 class CoalescingStore(Protocol):
     def coalesce_enter(self, key: str, ttl_ms: int) -> bool: ...
     def coalesce_exit(self, key: str, ttl_ms: int) -> bool: ...
+    def coalesce_close(
+        self, session_id: str, question_id: str, ttl_ms: int, fields: Sequence[str]
+    ) -> TallySnapshot | None: ...
 
 
 Render = Callable[[str, str], "QuestionCard | None"]
-Deliver = Callable[[QuestionCard], None]
+Deliver = Callable[[QuestionCard, str], None]  # the card, and its message's ref ("": look it up)
+
+
+class Snapshots(Protocol):
+    """Renders a window's closing edit from the snapshot its close returned (the outbox, on the service)."""
+
+    def tally_card(self, snapshot: TallySnapshot) -> QuestionCard | None: ...
+    def tally_fields(self, question_id: str) -> tuple[str, ...]: ...
 
 
 class TallyCoalescer:
@@ -44,11 +61,15 @@ class TallyCoalescer:
         deliver: Deliver,
         window: float = 1.0,
         clock: Clock | None = None,
+        snapshots: Snapshots | None = None,
     ) -> None:
+        """``snapshots``: close windows with ``coalesce_close`` and render from its snapshot (else
+        ``coalesce_exit`` and ``render``, which reads the session)."""
         self._store = store
         self._render = render
         self._deliver = deliver
         self._window = window
+        self._snapshots = snapshots
         # The lock outlives the window so that a slow timer never lets a second leader in early;
         # a crashed leader's lock still expires.
         self._ttl_ms = int(window * 1000 * 5)
@@ -71,6 +92,17 @@ class TallyCoalescer:
         if card is not None:
             self._safe_deliver(card)
         self._arm(key, session_id, question_id)
+
+    def led(self, session_id: str, question_id: str, card: QuestionCard | None, ref: str = "") -> None:
+        """A click's own write opened the window (it leads): deliver its card now, close later."""
+        if card is not None:
+            self._safe_deliver(card, ref)
+        self._arm(self._key(session_id, question_id), session_id, question_id)
+
+    @property
+    def ttl_ms(self) -> int:
+        """How long a window's lock lives in Redis (the click script enters windows with it)."""
+        return self._ttl_ms
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until no window is open in this process (for tests and graceful shutdown).
@@ -98,7 +130,7 @@ class TallyCoalescer:
 
     @staticmethod
     def _key(session_id: str, question_id: str) -> str:
-        return f"tally:{session_id}:{question_id}"
+        return tally_window(session_id, question_id)
 
     def _arm(self, key: str, session_id: str, question_id: str) -> None:
         with self._idle:
@@ -109,7 +141,15 @@ class TallyCoalescer:
 
     def _close_window(self, key: str, session_id: str, question_id: str) -> None:
         try:
-            if self._store.coalesce_exit(key, self._ttl_ms):
+            if self._snapshots is not None:
+                fields = self._snapshots.tally_fields(question_id)
+                snapshot = self._store.coalesce_close(session_id, question_id, self._ttl_ms, fields)
+                if snapshot is not None:
+                    card = self._snapshots.tally_card(snapshot)
+                    if card is not None:
+                        self._safe_deliver(card, snapshot.ref)
+                    self._arm(key, session_id, question_id)
+            elif self._store.coalesce_exit(key, self._ttl_ms):
                 card = self._render(session_id, question_id)
                 if card is not None:
                     self._safe_deliver(card)
@@ -121,8 +161,8 @@ class TallyCoalescer:
                 self._pending = max(0, self._pending - 1)  # close() may have zeroed it meanwhile
                 self._idle.notify_all()
 
-    def _safe_deliver(self, card: QuestionCard) -> None:
+    def _safe_deliver(self, card: QuestionCard, ref: str = "") -> None:
         try:
-            self._deliver(card)
+            self._deliver(card, ref)
         except Exception:
             log.exception("could not update the tally of question %s", card.view.question_id)

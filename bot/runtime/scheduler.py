@@ -206,8 +206,8 @@ class ReminderScheduler:
         (a summary that went out inline meanwhile, a reminder dismissed or taken over, is not posted)."""
         try:
             held, _ = self._store.extend([reminder], self._clock() + self.options.lease)
-        except StoreError as exc:  # unsure: leave it to come due again once its lease runs out
-            log.warning("reminders: could not confirm the claim of %s (%s); it comes due again", reminder.id, exc)
+        except Exception as exc:  # unsure: leave it to come due again once its lease runs out
+            log.warning("reminders: could not confirm the claim of %s (%r); it comes due again", reminder.id, exc)
             held = 0
         if not held:
             log.info("reminders: %s was settled or taken over while it waited; not posted", reminder.id)

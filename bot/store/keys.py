@@ -82,6 +82,12 @@ class Keys:
         return f"{self.prefix}:k:indexed"
 
 
+def tally_window(session_id: str, question_id: str) -> str:
+    """The name of a question's coalescing window (:meth:`Keys.window`), shared by the click script
+    that enters it and the coalescer that closes it (bot.runtime.coalesce)."""
+    return f"tally:{session_id}:{question_id}"
+
+
 def queue_of(channel: str) -> str:
     """The schedule a channel's reminders wait in: one per platform, so only a process that serves the
     platform claims them; a console channel has its own (only that console can print there)."""

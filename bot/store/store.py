@@ -37,8 +37,10 @@ from bot.core.session import (
     clean_name,
 )
 from bot.errors import StoreError
+from bot.ports import Delivery, TallySnapshot
 from bot.store import scripts as lua
 from bot.store.connect import RedisSettings, RedisTarget
+from bot.store.clicks import Clicks, parse_click
 from bot.store.connect import connect as redis_client
 from bot.store.errors import translated
 from bot.store.keys import Keys
@@ -46,7 +48,7 @@ from bot.store.privacy import PrivacyStore
 from bot.store.privacy_scripts import CLAIM_ONCE
 from bot.store.reminders import ReminderStore
 
-Status = Literal["ok", "stale", "closed", "missing", "conflict"]
+Status = Literal["ok", "stale", "closed", "missing", "conflict", "duplicate", "guarded"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,10 @@ class WriteResult:
     # reply on the hot path); None when missing.
     record: SessionRecord | None
     count: int = 0  # record_answer: respondents to the question now; add_note: the note's number
+    # record_click: whether this click opened the tally window (None: it did not enter one) and, when
+    # it did, the snapshot to render the card from
+    lead: bool | None = None
+    snapshot: TallySnapshot | None = None
 
     @property
     def ok(self) -> bool:
@@ -108,6 +114,7 @@ class Store:
         self._claim_once: Script = client.register_script(CLAIM_ONCE)
         self.reminders = ReminderStore(client, self._keys)
         self.privacy = PrivacyStore(client, self._keys)
+        self.clicks = Clicks(client, self._keys, self._once_secret, _record)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "smc", session_ttl: int = 30 * 86400, history_ttl: int = 0) -> Store:
@@ -163,6 +170,7 @@ class Store:
             self._claim_once,
             *self.reminders.scripts(),
             *self.privacy.scripts(),
+            *self.clicks.scripts(),
         )
         with _translated("script load"):
             for script in scripts:
@@ -243,6 +251,44 @@ class Store:
                 ],
             )
         return _write_result(reply, session_id)
+
+    def record_click(
+        self,
+        session_id: str,
+        question_id: str,
+        user: str,
+        answer: Answer,
+        name: str | None,
+        toggle: int | None,
+        delivery: Delivery,
+        fields: Sequence[str] = (),
+    ) -> WriteResult:
+        """:meth:`record_answer` and the click's claims and tally window in one round trip
+        (bot.store.clicks): "duplicate" / "guarded" when the delivery does not count (nothing written);
+        with ``delivery.window_ms`` the window is entered too, and the click that opens it (``lead``)
+        gets the snapshot of ``fields`` (:meth:`bot.service.CheckService.tally_fields`) to render from."""
+        args = [question_id, user, clean_name(name), answer.value_json(), "" if toggle is None else int(toggle)]
+        reply = self.clicks.record(
+            self._session_key(session_id), [*args, self._ttl], delivery, session_id, question_id, fields
+        )
+        kind, count, rest = parse_click(reply)
+        if kind in ("duplicate", "guarded"):
+            return WriteResult(cast(Status, kind), None)
+        if kind == "refused":
+            return _write_result(rest or ["missing"], session_id)
+        if kind == "lead" and rest is not None:
+            return WriteResult("ok", None, count, True, self.clicks.snapshot(session_id, question_id, rest[0], rest[1]))
+        return WriteResult("ok", None, count, False if kind == "follow" else None)
+
+    def claim(self, delivery: Delivery) -> bool:
+        """The claims of a delivery that records no answer (dedup mark, double-click guard): one script."""
+        return self.clicks.claim(delivery) == "ok"
+
+    def coalesce_close(
+        self, session_id: str, question_id: str, ttl_ms: int, fields: Sequence[str]
+    ) -> TallySnapshot | None:
+        """Close a question's tally window: None when released, else renewed, with the snapshot to render."""
+        return self.clicks.close_window(self._session_key(session_id), session_id, question_id, ttl_ms, fields)
 
     def add_note(self, session_id: str, note: Note, name: str | None = None) -> WriteResult:
         """Add ``note`` (by ``note.user``, a user key) to a running check; ``count`` is its number."""

@@ -45,6 +45,7 @@ from bot.core.numbers import is_ascii_number
 from bot.errors import ConfigError, PlatformError, StoreError
 from bot.ports import AdapterStore, ChatService
 from bot.runtime.http_types import HttpRequest, HttpResponse, Route
+from bot.runtime.metrics import NO_METRICS, Metrics
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class MattermostAdapter:
         workers: int = 4,
         coalesce_window: float = 1.0,
         clock: Callable[[], float] = time.time,
+        metrics: Metrics = NO_METRICS,
         **outbox: Any,
     ) -> None:
         """``clock``: epoch seconds for the double-click guard (comparable across replicas, so not
@@ -82,12 +84,13 @@ class MattermostAdapter:
         self._store = store
         self._api = api
         self._clock = clock
+        self._metrics = metrics
         self._signer = ContextSigner(settings.secret)
         self._tokens = tuple(tok.encode() for tok in settings.mattermost_command_tokens)
         self.action_url = settings.public_url.rstrip("/") + ACTIONS_PATH
         self.outbound = MattermostOutbound(api, self.action_url, self._signer)
         self.outbox = Outbox.for_service(
-            self.outbound, service, store, window=coalesce_window, workers=workers, **outbox
+            self.outbound, service, store, window=coalesce_window, workers=workers, metrics=metrics, **outbox
         )
         self._locks: dict[ChannelKey, threading.Lock] = {}
         self._locks_guard = threading.Lock()
@@ -151,6 +154,7 @@ class MattermostAdapter:
         try:
             if trigger and not self._store.claim_once(f"mm:cmd:{_digest(trigger)}", DEDUP_SECONDS, str(channel)):
                 log.info("dropped a repeated delivery of a slash command")
+                self._metrics.duplicate_dropped(PLATFORM, "delivery")
                 return HttpResponse.json(200, {"response_type": "ephemeral", "text": ""})
             with self._lock(channel):
                 messages = self._service.handle_command(
@@ -226,6 +230,7 @@ class MattermostAdapter:
         # One click, one effect: a repeated delivery carries the same trigger id; a double click
         # sends the same signed button again within a moment.
         if trigger and not self._store.claim_once(f"mm:act:{_digest(trigger)}", DEDUP_SECONDS, str(channel)):
+            self._metrics.duplicate_dropped(PLATFORM, "delivery")
             return HttpResponse.json(200, {})
         action = ctx.get("a", "")
         if action in ("dlganswer", "dlgnote"):  # opens a dialog, records nothing yet
@@ -233,6 +238,7 @@ class MattermostAdapter:
         click = f"mm:click:{_digest(user_id, signature)}"
         if not self._store.claim_window(click, self._clock(), DOUBLE_CLICK_SECONDS, str(channel)):
             log.info("dropped a double click on a Mattermost button")
+            self._metrics.duplicate_dropped(PLATFORM, "click")
             return HttpResponse.json(200, {})
         event = self._event_of(ctx, user_id, user_name)
         if event is None:
@@ -345,6 +351,7 @@ class MattermostAdapter:
             )
         submitted = f"mm:dlg:{_digest(ctx.get('n', ''), user_id, text)}"
         if not self._store.claim_once(submitted, DEDUP_SECONDS, str(channel)):
+            self._metrics.duplicate_dropped(PLATFORM, "delivery")
             return HttpResponse.json(200, {})
         kind = EventKind.ANSWER if ctx["a"] == "answer" else EventKind.NOTE
         event = Event(

@@ -53,6 +53,7 @@ from bot.core.numbers import parse_number
 from bot.errors import ConfigError, PlatformError
 from bot.ports import AdapterStore, ChatService
 from bot.runtime.http_types import HttpRequest, HttpResponse, Route
+from bot.runtime.metrics import NO_METRICS, Metrics
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ class SlackAdapter:
         coalesce_window: float = 1.0,
         clock: Callable[[], float] = time.time,
         sleep: Sleep | None = None,
+        metrics: Metrics = NO_METRICS,
         **outbox: Any,
     ) -> None:
         """``clock``: epoch seconds for the double-click guard (shared by replicas, so not monotonic);
@@ -85,6 +87,7 @@ class SlackAdapter:
         self._store = store
         self._max_text = settings.max_text
         self._clock = clock
+        self._metrics = metrics
         self.client = web_client(settings.slack_bot_token, settings.slack_api_url, sleep=sleep)
         self.outbound = SlackOutbound(self.client)
         # display names instead of handles, cached on the same clock (users.info needs users:read)
@@ -108,7 +111,9 @@ class SlackAdapter:
             self._executor.shutdown(wait=False)
             reason = getattr(exc, "reason", exc)
             raise PlatformError(f"could not reach Slack at {self.client.base_url} (SLACK_API_URL): {reason}") from exc
-        self.outbox = Outbox.for_service(self.outbound, service, store, window=coalesce_window, **outbox)
+        self.outbox = Outbox.for_service(
+            self.outbound, service, store, window=coalesce_window, metrics=metrics, **outbox
+        )
         # What close() and tests wait on: the outbox covers queued posts and open tally windows.
         self.coalescer = self.outbox
         self._socket_handler: SocketModeHandler | None = None
@@ -263,6 +268,7 @@ class SlackAdapter:
             guard_key = f"slack:toggle:{where.user}:{ref.session_id}:{ref.question_id}:{ref.number}"
             if not self._store.claim_window(guard_key, self._clock(), TOGGLE_GUARD_SECONDS, str(where.key)):
                 log.info("dropping a double click on a multi-choice option")
+                self._metrics.duplicate_dropped("slack", "click")
                 return []
             event = replace(base, choices=(ref.number,), toggle=True)
         elif action_id == sb.MULTI:
@@ -351,6 +357,7 @@ class SlackAdapter:
             return True
         if not first:
             log.info("dropping a repeated Slack delivery (%s)", key)
+            self._metrics.duplicate_dropped("slack", "delivery")
         return first
 
     def _guarded(self, where: Where, work: Callable[[], list[Message]]) -> None:
@@ -387,8 +394,9 @@ def build_slack_adapter(
     *,
     clock: Callable[[], float] = time.time,
     sleep: Sleep | None = None,
+    metrics: Metrics = NO_METRICS,
 ) -> SlackAdapter:
-    return SlackAdapter(settings, service, store, clock=clock, sleep=sleep)
+    return SlackAdapter(settings, service, store, clock=clock, sleep=sleep, metrics=metrics)
 
 
 # --- payload helpers --------------------------------------------------------------------------------

@@ -105,7 +105,7 @@ Plan: TypeAlias = Reply | CreateCheck | ReplaceCheck | RecordAnswer | AddNote | 
 
 
 def refuse(lens: Lens, key: str, **values: object) -> Reply:
-    return Reply([Notice(lens.t(key, **values), Audience.EPHEMERAL, Tone.REFUSAL)])
+    return Reply([Notice(lens.t(key, **values), Audience.EPHEMERAL, Tone.REFUSAL, key=key)])
 
 
 def may_steer(ctx: Context, record: SessionRecord, event: Event) -> bool:
