@@ -42,8 +42,10 @@ def theme_means(lens: Lens, record: SessionRecord) -> dict[str, tuple[str, float
     return {t.theme_id: (t.title, t.average) for t in build_summary(lens, record).themes}
 
 
-def _themes_line(lens: Lens, record: SessionRecord) -> str:
-    means = theme_means(lens, record).values()
+def _themes_line(lens: Lens, record: SessionRecord, summary: Summary | None = None) -> str:
+    """``Time and people ⌀ 2.3 of 5 · …`` (from ``summary`` when the caller built it already)."""
+    themes = (summary or build_summary(lens, record)).themes
+    means = ((t.title, t.average) for t in themes)
     parts = [  # "Time and people ⌀ 2.3 of 5": the theme's scale said, as everywhere
         f"{title} {fmt_score(mean, THEME_SCALE, lens.language, lens.ui)}" for title, mean in means if mean is not None
     ]
@@ -96,7 +98,7 @@ def revisit_post(lens: Lens, reminder: Reminder, record: SessionRecord, now: flo
     summary = build_summary(lens, record)
     if summary.decision.owner and record.meta.decision != "not_now":
         lines.append(lens.t("revisit_owner", owner=summary.decision.owner))
-    themes = _themes_line(lens, record)
+    themes = _themes_line(lens, record, summary)
     if themes:
         lines.append(lens.t("revisit_themes", themes=themes))
     if summary.concerns:
@@ -184,7 +186,7 @@ def history_page(lens: Lens, records: list[SessionRecord], page: int, pages: int
                 date=lens.format_date(check_day(record)),
                 decision=lens.decision_label(record.meta.decision),
                 owner=summary.decision.owner or lens.t("not_set"),
-                themes=_themes_line(own, record) or lens.t("not_answered"),
+                themes=_themes_line(own, record, summary) or lens.t("not_answered"),
             )
         )
     if page < pages:

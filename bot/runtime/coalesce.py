@@ -43,7 +43,8 @@ class CoalescingStore(Protocol):
 
 
 Render = Callable[[str, str], "QuestionCard | None"]
-Deliver = Callable[[QuestionCard, str], None]  # the card, and its message's ref ("": look it up)
+Deliver = Callable[[QuestionCard], None]
+DeliverTo = Callable[[QuestionCard, str], None]  # the card, and the ref of its message (known already)
 
 
 class Snapshots(Protocol):
@@ -62,9 +63,12 @@ class TallyCoalescer:
         window: float = 1.0,
         clock: Clock | None = None,
         snapshots: Snapshots | None = None,
+        deliver_to: DeliverTo | None = None,
     ) -> None:
         """``snapshots``: close windows with ``coalesce_close`` and render from its snapshot (else
-        ``coalesce_exit`` and ``render``, which reads the session)."""
+        ``coalesce_exit`` and ``render``, which reads the session); ``deliver_to``: delivers a card
+        whose message ref the script returned (else ``deliver``, which looks it up)."""
+        self._deliver_to = deliver_to
         self._store = store
         self._render = render
         self._deliver = deliver
@@ -163,6 +167,9 @@ class TallyCoalescer:
 
     def _safe_deliver(self, card: QuestionCard, ref: str = "") -> None:
         try:
-            self._deliver(card, ref)
+            if ref and self._deliver_to is not None:
+                self._deliver_to(card, ref)
+            else:
+                self._deliver(card)
         except Exception:
             log.exception("could not update the tally of question %s", card.view.question_id)
