@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: console test image-check bench bench-reminders clean
+.PHONY: console test image-check bench bench-reminders bench-e2e clean
 
 console: $(VENV)/.installed  ## run the bot as a local team chat in the terminal
 	@scripts/ensure-system-deps.sh
@@ -27,6 +27,10 @@ bench: $(VENV)/.installed  ## the answer-path benchmark
 bench-reminders: $(VENV)/.installed  ## the reminder scheduler: 3 worker processes, 100,000 reminders
 	@scripts/ensure-system-deps.sh
 	$(BIN)/python bench/reminders.py
+
+bench-e2e: $(VENV)/.test-installed  ## serve processes, the platform fakes, a real Redis: answers/s, latency, start-up, RSS
+	@scripts/ensure-system-deps.sh
+	$(BIN)/python bench/e2e.py
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

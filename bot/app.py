@@ -19,12 +19,15 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Literal
 
+from bot import __version__
 from bot.config import Settings
 from bot.core.dialogue.load import Dialogue, load_dialogue
 from bot.errors import ConfigError
 from bot.ports import BackgroundJob
 from bot.runtime.http_types import Route
+from bot.runtime.metrics import NO_METRICS, Metrics, Prometheus
 from bot.service import CheckService, SessionStore
+from bot.store import errors as store_errors
 from bot.store.keys import queue_of
 from bot.store.store import Store
 
@@ -56,7 +59,9 @@ def build_store(settings: Settings, url: str | None = None) -> Store:
     return store
 
 
-def build_service(settings: Settings, store: SessionStore, dialogue: Dialogue | None = None) -> CheckService:
+def build_service(
+    settings: Settings, store: SessionStore, dialogue: Dialogue | None = None, metrics: Metrics = NO_METRICS
+) -> CheckService:
     return CheckService(
         dialogue or load_app_dialogue(settings),
         store,
@@ -68,6 +73,7 @@ def build_service(settings: Settings, store: SessionStore, dialogue: Dialogue | 
         nudge_after=settings.nudge_after.total_seconds(),
         summary_grace=settings.summary_grace.total_seconds(),
         chart=_export_chart,
+        metrics=metrics,
     )
 
 
@@ -103,6 +109,7 @@ class App:
         self.store: Store | None = None
         self.service: CheckService | None = None
         self.web: WebServer | None = None  # serve and socket
+        self.metrics = Prometheus(__version__)  # this app's own registry, served as GET /metrics
         self._jobs: list[BackgroundJob] = []
         # Each list in start order, undone in reverse: web drain, jobs, adapters, web stop, base.
         self._base: list[_Step] = []  # private redis, store
@@ -180,8 +187,10 @@ class App:
         store = build_store(settings, url)
         self.store = store
         self._base.append(_Step("store", lambda _left: store.close()))
+        unobserve = store_errors.observe(self.metrics.redis_call)  # every store call timed
+        self._base.append(_Step("store metrics", lambda _left: unobserve()))
         dialogue = load_app_dialogue(settings)
-        self.service = build_service(settings, store, dialogue)
+        self.service = build_service(settings, store, dialogue, self.metrics)
         routes = self._build_adapters(store, self.service)
         if self._senders:  # every mode that can post runs the reminder scheduler
             self.scheduler = self._build_scheduler(store, self.service)
@@ -215,7 +224,9 @@ class App:
             backoff=settings.reminder_backoff.total_seconds(),
         )
         log.info("reminders: serving %s", ", ".join(sorted(self._senders)))
-        return ReminderScheduler(store.reminders, service.followups, self._senders, options=options)
+        return ReminderScheduler(
+            store.reminders, service.followups, self._senders, options=options, metrics=self.metrics
+        )
 
     def _build_adapters(self, store: Store, service: CheckService) -> list[Route]:
         settings = self.settings
@@ -240,7 +251,7 @@ class App:
                 raise ConfigError("socket mode needs SLACK_APP_TOKEN (xapp-…) and SLACK_BOT_TOKEN")
             from bot.adapters.slack.app import build_slack_adapter
 
-            slack = build_slack_adapter(settings, service, store)
+            slack = build_slack_adapter(settings, service, store, metrics=self.metrics)
             self._adapters.append(_Step("slack", slack.close))
             self._senders["slack"] = slack.outbox
             slack.start_socket_mode(block=False)
@@ -249,7 +260,7 @@ class App:
         if settings.slack_enabled:
             from bot.adapters.slack.app import build_slack_adapter
 
-            slack = build_slack_adapter(settings, service, store)
+            slack = build_slack_adapter(settings, service, store, metrics=self.metrics)
             self._adapters.append(_Step("slack", slack.close))
             self._senders["slack"] = slack.outbox
             if self.mode == "serve":
@@ -258,7 +269,7 @@ class App:
         if settings.mattermost_enabled:
             from bot.adapters.mattermost.routes import build_mattermost_adapter
 
-            mattermost = build_mattermost_adapter(settings, service, store)
+            mattermost = build_mattermost_adapter(settings, service, store, metrics=self.metrics)
 
             def stop_mattermost(left: float) -> None:
                 if not mattermost.wait_idle(left):
@@ -284,7 +295,7 @@ class App:
     def _start_web(self, routes: list[Route], store: Store) -> None:
         from bot.runtime.web import WebServer, create_web_app
 
-        web = WebServer(create_web_app(routes, store.ping), self.settings.host, self.settings.port)
+        web = WebServer(create_web_app(routes, store.ping, self.metrics), self.settings.host, self.settings.port)
         self.web = web
         web.start()
 

@@ -93,7 +93,8 @@ def _settings(quiet: bool = False):  # type: ignore[no-untyped-def]
     early = os.environ.get("SMC_LOG_FORMAT", "").strip().lower() or None
     logs.configure(logs.choose_format(early), default_level, logs.secrets_of(os.environ))
     settings = load_settings()
-    values = {field.alias: getattr(settings, name) for name, field in type(settings).model_fields.items()}
+    fields = type(settings).model_fields.items()
+    values = {field.alias: getattr(settings, name) for name, field in fields if field.alias}
     level = settings.log_level or default_level
     logs.configure(logs.choose_format(settings.log_format), level, logs.secrets_of(values))
     return settings

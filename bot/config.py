@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     reminder_attempts: int = Field(8, alias="SMC_REMINDER_ATTEMPTS", ge=1, le=50)
     reminder_backoff: timedelta = Field(timedelta(seconds=30), alias="SMC_REMINDER_BACKOFF")
     summary_grace: timedelta = Field(timedelta(seconds=120), alias="SMC_SUMMARY_GRACE")
+    # --- the click path (bot.store.clicks) ------------------------------------------------------
+    # how long a delivery's dedup mark is kept: as long as a platform retries (Slack: within minutes)
+    dedup_ttl: timedelta = Field(timedelta(minutes=10), alias="SMC_DEDUP_TTL")
+    # entries of every per-process cache (channels and languages of checks, Mattermost's locks)
+    cache_size: int = Field(10_000, alias="SMC_CACHE_SIZE", ge=100, le=10_000_000)
     # --- HTTP server ------------------------------------------------------------------------
     port: int = Field(3000, alias="PORT", ge=0, le=65535)  # 0: any free port, logged at start-up
     host: str = Field("0.0.0.0", alias="HOST")
@@ -85,6 +90,7 @@ class Settings(BaseSettings):
         "reminder_lease",
         "reminder_backoff",
         "summary_grace",
+        "dedup_ttl",
         mode="before",
     )
     @classmethod
@@ -111,6 +117,13 @@ class Settings(BaseSettings):
     def _history_ttl(cls, value: timedelta | None) -> timedelta | None:
         if value is not None and value.total_seconds() < 60:
             raise ValueError("must be at least 60 seconds (seconds, or ISO 8601 such as P365D), or unset to keep")
+        return value
+
+    @field_validator("dedup_ttl")
+    @classmethod
+    def _dedup_ttl(cls, value: timedelta) -> timedelta:
+        if not 10 <= value.total_seconds() <= 86400:
+            raise ValueError("must be from 10 seconds to a day (seconds, or ISO 8601 such as PT10M)")
         return value
 
     @field_validator("shutdown_grace", "nudge_after", "reminder_lease", "reminder_backoff", "summary_grace")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
@@ -45,6 +45,13 @@ class ReminderStoreLike(Protocol):
     def of_channel(self, channel: str) -> list[Reminder]: ...
 
 
+class Written(Protocol):
+    """What a store write answers (bot.store.store.WriteResult): "ok", or why not."""
+
+    @property
+    def status(self) -> str: ...
+
+
 class FollowUpStore(Protocol):
     """What the follow-ups need of bot.store.store.Store."""
 
@@ -54,7 +61,9 @@ class FollowUpStore(Protocol):
     def history(self, channel: str, limit: int = 20, offset: int = 0) -> list[SessionRecord]: ...
     def history_size(self, channel: str) -> int: ...
     def record_checkin(self, session_id: str, question: str, user: str, choice: int) -> int: ...
-    def save_meta(self, record: SessionRecord, expected_version: int, reminders: list[Reminder] = ...) -> object: ...
+    def save_meta(
+        self, record: SessionRecord, expected_version: int, reminders: Sequence[Reminder] = ...
+    ) -> Written: ...
 
 
 # Starts a check like an earlier one (the same language and anonymity); True when it was created.
@@ -104,7 +113,7 @@ class FollowUps:
         changed = replace(record, meta=replace(record.meta, revisit=moment.at.date().isoformat()))
         planned = [for_check(Kind.REVISIT, record.meta.channel, record.id, due)]
         result = self._store.save_meta(changed, record.version, planned)
-        if getattr(result, "status", "ok") != "ok":
+        if result.status != "ok":
             return [_refusal(lens, "moved_concurrently", number="")]
         existing = self._store.reminders.get(planned[0].id)
         if existing is not None and existing.due != due:

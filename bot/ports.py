@@ -8,7 +8,7 @@ it posted, de-duplication of retried deliveries, and the coalescing windows of l
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from bot.core.messages import ChannelKey, Event, HeaderCard, Message, Notice, QuestionCard, QuestionView, Summary
@@ -64,8 +64,9 @@ class Delivery:
     ``mark_ttl`` seconds (SMC_DEDUP_TTL); ``guard``: a double-click guard naming the user and button,
     refusing a second claim within ``guard_seconds`` of ``guard_at`` (the adapter's epoch clock);
     ``window_ms``: the tally window's lock time, to enter the window in the same write (0: the
-    outbox enters it when it delivers). Both keys are stored as keyed hashes and listed with
-    ``channel``'s marks, for ``purge``."""
+    outbox enters it when it delivers); ``refused`` is told "duplicate" or "guarded" when the
+    delivery does not count (the adapter logs and counts it). Both keys are stored as keyed hashes
+    and listed with ``channel``'s marks, for ``purge``."""
 
     channel: str  # str(ChannelKey)
     mark: str | None = None
@@ -74,6 +75,7 @@ class Delivery:
     guard_at: float = 0.0
     guard_seconds: float = 0.0
     window_ms: int = 0
+    refused: Callable[[str], None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,12 @@ from bot.core.views import question_card
 from bot.errors import StoreError
 from bot.exports import ChartMaker, Exports
 from bot.followups import FollowUps, ReminderStoreLike
-from bot.privacy import EVENTS as PRIVACY_EVENTS
 from bot.ports import Delivery, TallySnapshot
+from bot.privacy import EVENTS as PRIVACY_EVENTS
 from bot.privacy import Privacy, PrivacyStoreLike
+from bot.runtime import logs
+from bot.runtime.metrics import NO_METRICS, Metrics
+from bot.runtime.observe import Observer, platform_of, where
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +123,7 @@ class CheckService:
         nudge_after: float = 2 * 86400.0,
         summary_grace: float = 120.0,
         chart: ChartMaker | None = None,  # the chart an HTML export embeds (bot.exports)
+        metrics: Metrics = NO_METRICS,  # checks, answers, duplicates and refusals counted for /metrics
     ) -> None:
         self.dialogue = dialogue
         self.flow = Flow(dialogue)  # one machine per dialogue definition, shared by every request
@@ -132,6 +136,8 @@ class CheckService:
         self._zone = zone
         self._nudge_after = nudge_after
         self._summary_grace = summary_grace
+        self.metrics = metrics
+        self._observe = Observer(metrics)  # refusals, and a check's start and end: counted and logged
         self.followups = FollowUps(store, self._context, self._start_like)
         self.privacy = Privacy(store, self._context)  # forget-me and purge (bot.privacy)
         self.exports = Exports(store, self._context, self.followups.with_previous, chart)
@@ -150,28 +156,32 @@ class CheckService:
 
     def handle_command(self, channel: ChannelKey, text: str, user: str, user_name: str = "") -> list[Message]:
         if not _usable_user(user):
-            return [self._no_user(channel, user)]
+            return self._observe.handled(channel, None, [self._no_user(channel, user)])
         parsed = parse_command(text, user, user_name)
         if isinstance(parsed, CommandError):
             try:
-                return [self._command_error(channel, parsed)]
+                return self._observe.handled(channel, None, [self._command_error(channel, parsed)])
             except StoreError as exc:
-                return [self._store_down(channel, None, exc)]
+                return self._observe.handled(channel, None, [self._store_down(channel, None, exc)])
         return self.handle(channel, parsed)
 
     def handle(self, channel: ChannelKey, event: Event, delivery: Delivery | None = None) -> list[Message]:
         """``delivery``: the click's dedup mark and guard (bot.ports.Delivery); an answer claims them in
         its own atomic write, anything else claims them first. Nothing happens for a repeat."""
         if not _usable_user(event.user):
-            return [self._no_user(channel, event.user)]
-        try:
-            if delivery is not None and not _answers_a_question(event):
-                if not self._store.claim(delivery):
-                    return []
-                delivery = None
-            return self._handle(channel, event, delivery)
-        except StoreError as exc:
-            return [self._store_down(channel, event.session_id, exc)]
+            return self._observe.handled(channel, event, [self._no_user(channel, event.user)])
+        # every line logged while this event is handled says where (bot.runtime.logs)
+        with logs.bound(**where(channel), check=event.session_id, event=event.kind.value):
+            try:
+                if delivery is not None and not _answers_a_question(event):
+                    if not self._store.claim(delivery):
+                        self.metrics.duplicate_dropped(channel.platform, _repeat_kind(delivery))
+                        return []
+                    delivery = None
+                messages = self._handle(channel, event, delivery)
+            except StoreError as exc:
+                messages = [self._store_down(channel, event.session_id, exc)]
+            return self._observe.handled(channel, event, messages)
 
     def _no_user(self, channel: ChannelKey, user: object) -> Notice:
         """The one place every platform's events without a usable user id are refused; nothing is recorded."""
@@ -303,6 +313,8 @@ class CheckService:
         to deliver now and the message's ref) or followed (the window's close edits); None: not entered."""
         if result.lead is None:
             return messages
+        if not result.lead:  # the window's close will edit the message: nothing to queue now
+            return [m for m in messages if not isinstance(m, TallyChanged)]
         out: list[Message] = []
         for message in messages:
             if isinstance(message, TallyChanged):
@@ -326,6 +338,7 @@ class CheckService:
         lens = ctx.lens(language or (record.meta.language if record else event.language))
         if delivery is not None and not isinstance(plan, RecordAnswer):  # claimed in the answer's write
             if not self._store.claim(delivery):
+                self.metrics.duplicate_dropped(platform_of(ctx.channel), _repeat_kind(delivery))
                 return []
             delivery = None
         match plan:
@@ -348,9 +361,14 @@ class CheckService:
                 sid = session_id or (record.id if record else "")
                 result = self._record(sid, plan, delivery)
                 if result.status in ("duplicate", "guarded"):  # a repeated delivery, a double click
+                    repeat = "click" if result.status == "guarded" else "delivery"
+                    self.metrics.duplicate_dropped(platform_of(ctx.channel), repeat)
+                    if delivery is not None and delivery.refused is not None:
+                        delivery.refused(result.status)  # the adapter logs it
                     return []
                 if result.status != "ok":
                     return [self._write_refusal(lens, result, event)]
+                self.metrics.answer_recorded(platform_of(ctx.channel))
                 meta = record.meta if record is not None else self._metas[sid]
                 messages, advance = engine.after_answer(ctx, meta, event, plan, result.count)
                 messages = self._led(messages, result)
@@ -368,6 +386,7 @@ class CheckService:
                 result = self._store.save_meta(plan.record, plan.expected_version, plan.reminders)
                 if result.status != "ok":
                     return [self._moved_notice(lens, result.record)]
+                self._observe.moved(ctx.channel, record, plan.record)
                 return plan.messages
 
     def _auto_advance(self, ctx: Context, session_id: str, question_id: str) -> list[Message]:
@@ -380,12 +399,16 @@ class CheckService:
         if not isinstance(plan, SaveMove):
             return []
         result = self._store.save_meta(plan.record, plan.expected_version, plan.reminders)
-        return plan.messages if result.status == "ok" else []  # someone else moved it on: fine
+        if result.status != "ok":
+            return []  # someone else moved it on: fine
+        self._observe.moved(ctx.channel, record, plan.record)
+        return plan.messages
 
     def _started(self, ctx: Context, record: SessionRecord, replaced: SessionRecord | None = None) -> None:
         """A new check is stored: remember it, and plan the nudge of its first question (and settle the
         open question's nudge of the check it replaced)."""
         self._remember(record.meta)
+        self._observe.started(ctx.channel, record, replaced)
         planned = [nudge(ctx, record, record.meta.state)]
         if replaced is not None:
             planned.append(nudge(ctx, replaced, replaced.meta.state, done=True))
@@ -429,8 +452,8 @@ class CheckService:
     def _moved_notice(self, lens: engine.Lens, current: SessionRecord | None) -> Notice:
         if current is None or current.meta.status != "running":
             return Notice(lens.t("check_closed"), Audience.EPHEMERAL, Tone.REFUSAL, key="check_closed")
-        number = len(current.meta.path)
-        return Notice(lens.t("moved_concurrently", number=number), Audience.EPHEMERAL, Tone.REFUSAL, key="moved_concurrently")
+        moved = lens.t("moved_concurrently", number=len(current.meta.path))
+        return Notice(moved, Audience.EPHEMERAL, Tone.REFUSAL, key="moved_concurrently")
 
 
 _FOLLOW_UPS = frozenset({EventKind.REVISIT, EventKind.REMINDERS, EventKind.REMINDER, EventKind.HISTORY})
@@ -450,6 +473,11 @@ def _branch_fields(dialogue: Dialogue) -> tuple[str, ...]:
                     if name:
                         questions[name] = None
     return tuple(answer_field(q) for q in questions)
+
+
+def _repeat_kind(delivery: Delivery) -> str:
+    """A delivery the store refused: a repeated click (its guard) or a repeated delivery (its mark)."""
+    return "click" if delivery.guard else "delivery"
 
 
 def _usable_user(user: object) -> bool:

@@ -23,6 +23,7 @@ OWNERS = {
     "flask": {"bot/runtime/web.py"},
     "waitress": {"bot/runtime/web.py"},
     "matplotlib": {"bot/adapters/chart.py"},
+    "prometheus_client": {"bot/runtime/metrics.py"},
 }
 # The engine is pure: no I/O libraries and none of the bot's I/O modules.
 CORE_FORBIDDEN = {

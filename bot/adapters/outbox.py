@@ -23,6 +23,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any, TypeVar
 
+from cachetools import LRUCache
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from bot.adapters.outbox_files import deliver_file
@@ -44,8 +45,9 @@ from bot.core.messages import (
 )
 from bot.core.render_text import phrase
 from bot.errors import BotError
-from bot.ports import AdapterStore, ChatService, OutboundError, OutboundPort, RefStore, ReplyTo
-from bot.runtime.coalesce import CoalescingStore, TallyCoalescer
+from bot.ports import AdapterStore, ChatService, OutboundError, OutboundPort, RefStore, ReplyTo, TallySnapshot
+from bot.runtime.clock import Clock
+from bot.runtime.coalesce import CoalescingStore, Snapshots, TallyCoalescer
 from bot.runtime.metrics import NO_METRICS, Metrics
 from bot.runtime.workers import OrderedWorkers
 
@@ -54,6 +56,7 @@ log = logging.getLogger(__name__)
 __all__ = ["OutboundError", "Outbox", "ReplyTo", "Wait"]
 
 LAST_CARDS = 1024  # question cards remembered to close a question the engine took off the path
+CACHE_SIZE = 10_000  # sessions and channels remembered per process (SMC_CACHE_SIZE); least recent out first
 REF_WAIT_MAX = 1.6  # seconds of back-off for a question ref another replica is still storing
 T = TypeVar("T")
 Wait = Callable[[RetryCallState], float]
@@ -76,11 +79,16 @@ class Outbox:
         ref_wait: float = REF_WAIT_MAX,
         settle: Callable[[str, ChannelKey], None] | None = None,
         metrics: Metrics = NO_METRICS,
+        snapshots: Snapshots | None = None,
+        cache_size: int = CACHE_SIZE,
+        tally_clock: Clock | None = None,
     ) -> None:
         """``workers=0`` delivers in the caller's thread (the console; one batch at a time, whichever
         thread sends it); without ``tally_store`` tally changes are rendered and edited at once instead
         of being coalesced. ``settle(job, channel)`` is told when a summary that has a durable outbox
-        entry (``SummaryCard.outbox_job``) went out, so the entry is not posted again."""
+        entry (``SummaryCard.outbox_job``) went out, so the entry is not posted again. ``snapshots``
+        (the service) renders a window's closing edit from what its close script returned;
+        ``cache_size`` bounds the per-process maps below; ``tally_clock``: the tally windows' (tests)."""
         self.port = port
         self._refs = refs
         self._ui = ui
@@ -90,16 +98,26 @@ class Outbox:
         self._sleep = sleep
         self._ref_wait = ref_wait
         self._workers = OrderedWorkers(workers, name=f"{port.platform}-out") if workers > 0 else None
+        self._snapshots = snapshots
         self.coalescer = (
-            TallyCoalescer(tally_store, self._render_fresh, self._queue_edit, window=window)
+            TallyCoalescer(
+                tally_store,
+                self._render_fresh,
+                self._queue_edit,
+                window=window,
+                clock=tally_clock,
+                snapshots=self if snapshots is not None else None,
+                deliver_to=self._queue_edit,
+            )
             if tally_store is not None
             else None
         )
         self._last_cards: OrderedDict[tuple[str, str], QuestionCard] = OrderedDict()
         self._guard = threading.Lock()
-        self._channels: dict[str, ChannelKey] = {}  # session id -> channel (cache of the "channel" ref)
-        self._latest: dict[ChannelKey, str] = {}  # channel -> the session whose messages went out last
-        self._languages: dict[str, str] = {}  # session id -> the check's language
+        # Bounded (least recently used out first), read and written under self._guard:
+        self._channels: LRUCache[str, ChannelKey] = LRUCache(cache_size)  # session id -> channel ("channel" ref)
+        self._latest: LRUCache[ChannelKey, str] = LRUCache(cache_size)  # channel -> session last sent to
+        self._languages: LRUCache[str, str] = LRUCache(cache_size)  # session id -> the check's language
         self._stopped = threading.Event()
         self._local = threading.local()  # .channel: the channel whose job this thread is running
         self.settle_job = settle
@@ -117,6 +135,7 @@ class Outbox:
             ui=service.ui,
             cards=service.question_card,
             tally_store=store,
+            snapshots=service,
             window=window,
             settle=lambda job, channel: store.settle_outbox(job, str(channel)),
             **options,
@@ -216,15 +235,17 @@ class Outbox:
     def _run_batch(self, channel: ChannelKey, batch: list[Message], reply: ReplyTo) -> str | None:
         """Deliver the batch; None when everything went out, else what went wrong first."""
         # Thread notices do not always name their check; the cards around them do.
-        session = next((sid for m in batch if (sid := session_of(m))), None) or self._latest.get(channel)
+        with self._guard:
+            latest = self._latest.get(channel)
+        session = next((sid for m in batch if (sid := session_of(m))), None) or latest
         failed: str | None = None
         later = False  # a summary that failed here, which its durable outbox entry will post later
         for message in batch:
             session = session_of(message) or session
             try:
                 if session:
-                    self._latest[channel] = session
-                    self._remember(session, channel, language_of(message))
+                    # a click's tally change writes no "channel" ref: its question's post did
+                    self._remember(session, channel, language_of(message), write=not isinstance(message, TallyChanged))
                 _OPERATIONS[type(message)](self, channel, message, reply, session)
             except OutboundError as exc:
                 if exc.not_member and reply.hook is not None:
@@ -241,17 +262,22 @@ class Outbox:
             self._tell_failure(channel, reply, session, "delivery_failed_later" if later else "delivery_failed")
         return failed
 
-    def _remember(self, session: str, channel: ChannelKey, language: str | None) -> None:
+    def _remember(self, session: str, channel: ChannelKey, language: str | None, write: bool = True) -> None:
         with self._guard:
+            self._latest[channel] = session
             known = self._channels.get(session) == channel
             self._channels[session] = channel
             if language:
                 self._languages[session] = language
-        if not known:
+        if write and not known:
             self._refs.set_ref(session, "channel", str(channel))
 
+    def _language_of(self, session: str | None) -> str | None:
+        with self._guard:
+            return self._languages.get(session) if session else None
+
     def _ui_for(self, reply: ReplyTo, session: str | None) -> Mapping[str, str]:
-        language = reply.language or (self._languages.get(session) if session else None)
+        language = reply.language or self._language_of(session)
         try:
             return self._ui(language) if self._ui is not None else {}
         except Exception:
@@ -259,7 +285,7 @@ class Outbox:
             return {}
 
     def _tell_failure(self, channel: ChannelKey, reply: ReplyTo, session: str | None, key: str) -> None:
-        language = reply.language or (self._languages.get(session) if session else None)
+        language = reply.language or self._language_of(session)
         text = phrase(self._ui_for(reply, session), key, language)
         if reply.user:
             try:
@@ -347,7 +373,12 @@ class Outbox:
         self._refs.set_ref(view.session_id, name, self.call(self.port.post, channel, body, thread))
 
     def _tally(self, channel: ChannelKey, change: TallyChanged, reply: ReplyTo, session: str | None) -> None:
-        self._tally_of(channel, change.session_id, change.question_id, None)
+        if change.lead is None or self.coalescer is None:
+            self._tally_of(channel, change.session_id, change.question_id, change.card)
+        elif change.lead:  # the click's write opened the window: its card goes out now
+            card = change.card or self._closed_last(change.session_id, change.question_id)
+            self.coalescer.led(change.session_id, change.question_id, card, change.ref)
+        # else the window was open: the click's write marked it, and its close edits the message
 
     def _tally_of(self, channel: ChannelKey, session_id: str, question_id: str, card: QuestionCard | None) -> None:
         if self.coalescer is not None:
@@ -377,26 +408,37 @@ class Outbox:
         """From Redis; for a question taken off the path (the facilitator went back past it) the
         engine has no card any more, so close the one shown last."""
         card = self._cards(session_id, question_id) if self._cards is not None else None
-        if card is not None:
-            return card
+        return card if card is not None else self._closed_last(session_id, question_id)
+
+    def _closed_last(self, session_id: str, question_id: str) -> QuestionCard | None:
         with self._guard:
             last = self._last_cards.get((session_id, question_id))
         return replace(last, view=replace(last.view, closed=True)) if last is not None else None
 
-    def _queue_edit(self, card: QuestionCard) -> None:
+    # The coalescer's Snapshots: a closing edit drawn from what the window's close script returned.
+    def tally_card(self, snapshot: TallySnapshot) -> QuestionCard | None:
+        assert self._snapshots is not None
+        card = self._snapshots.tally_card(snapshot)
+        return card if card is not None else self._closed_last(snapshot.session_id, snapshot.question_id)
+
+    def tally_fields(self, question_id: str) -> tuple[str, ...]:
+        assert self._snapshots is not None
+        return self._snapshots.tally_fields(question_id)
+
+    def _queue_edit(self, card: QuestionCard, ref: str = "") -> None:
         channel = self.channel_of(card.view.session_id)
         if channel is None:
             log.warning("no channel known for session %s", card.view.session_id)
             return
         if getattr(self._local, "channel", None) == channel:  # inside the channel's job: in its order
-            self._edit(channel, card)
+            self._edit(channel, card, ref)
         else:  # a window closing: behind whatever the channel still has queued
-            self._submit(channel, partial(self._edit, channel, card))
+            self._submit(channel, partial(self._edit, channel, card, ref))
 
-    def _edit(self, channel: ChannelKey, card: QuestionCard) -> None:
+    def _edit(self, channel: ChannelKey, card: QuestionCard, ref: str = "") -> None:
         view = card.view
-        ref = self._question_ref(view.session_id, view.question_id)
-        if ref is None:
+        ref = ref or self._question_ref(view.session_id, view.question_id) or ""
+        if not ref:
             log.warning("no message known for question %s of session %s", view.question_id, view.session_id)
             return
         try:

@@ -7,7 +7,7 @@ second pipeline in front of the same handler.
 
 A JSON line holds ``time``, ``level``, ``logger`` and ``message``, then what is known of where it
 happened — ``check``, ``platform``, ``team``, ``channel``, ``event`` (what someone did: answer, next …)
-and ``outcome`` — from :func:`bound` (the service and the outbox set it around each request or job)
+and ``outcome`` — from :func:`bound` (the service sets it around each command or click)
 or a log call's ``extra=``; a traceback goes into ``exception``, so it stays on the one line. Both
 formats pass every line through a :class:`Redactor` that knows the configured tokens and secrets
 and the shapes of Slack tokens and ``Bearer`` headers. Uncaught exceptions of the main thread and
@@ -26,10 +26,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from types import MappingProxyType, TracebackType
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, TextIO, cast
 from urllib.parse import unquote, urlsplit
 
 Format = Literal["json", "text"]
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 CONTEXT_FIELDS = ("check", "platform", "team", "channel", "event", "outcome")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # The settings whose values never appear in a line (REDIS_URL: its password).
@@ -77,10 +78,6 @@ def bound(**fields: str | None) -> Iterator[None]:
         yield
     finally:
         unbind(token)
-
-
-def context() -> Mapping[str, str]:
-    return _context.get()
 
 
 # --- secrets out ---------------------------------------------------------------------------------
@@ -213,7 +210,8 @@ def _catch_uncaught() -> None:
         if args.exc_type is SystemExit:
             return
         name = args.thread.name if args.thread is not None else "?"
-        log.error("uncaught exception in thread %s", name, exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+        details = cast(ExcInfo, (args.exc_type, args.exc_value, args.exc_traceback))  # exc_value: None at worst
+        log.error("uncaught exception in thread %s", name, exc_info=details)
 
     def unraisable(report: Any) -> None:  # sys.UnraisableHookArgs
         log.warning(

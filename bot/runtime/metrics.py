@@ -46,7 +46,8 @@ class Metrics:
         """The service answered with a refusal; ``reason`` is its UI key (``not_for_you``, ``stale_button`` …)."""
 
     def reminder_fired(self, kind: str, lag: float, late: bool) -> None:
-        """A due reminder was claimed and handed to the outbox, ``lag`` seconds after its due time."""
+        """A due reminder was claimed and handed to the outbox, ``lag`` seconds after its due time
+        (a retried one: after its first due time, as the post's "this was due on …" says)."""
 
     def reminder_outcome(self, kind: str, outcome: str) -> None:
         """What became of a fired reminder: ``posted``, ``retried``, ``failed`` (for good) or ``skipped``."""
@@ -100,7 +101,7 @@ class Prometheus(Metrics):
         )
         self._lag = Histogram(
             "smc_reminder_lag_seconds",
-            "Seconds between a reminder's due time and its claim.",
+            "Seconds between a reminder's due time and its claim (a retry counts from the same due time).",
             ["kind"],
             buckets=LAG_BUCKETS,
             registry=r,

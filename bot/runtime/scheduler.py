@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.core.messages import ChannelKey, Message
-from bot.core.reminders import Reminder, State
+from bot.core.reminders import Reminder, State, is_late
 from bot.errors import BotError, StoreError
+from bot.runtime.metrics import NO_METRICS, Metrics
 from bot.store.keys import queue_of
 from bot.store.reminders import Claimed
 
@@ -84,6 +85,7 @@ class ReminderScheduler:
         options: SchedulerOptions | None = None,
         clock: Callable[[], float] = time.time,
         name: str = "reminders",
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         """``senders`` maps a queue (bot.store.keys.queue_of: a platform, or a console channel) to the
         outbox that posts there; only those queues are served. ``clock``: epoch seconds."""
@@ -95,6 +97,7 @@ class ReminderScheduler:
         self.options = options or SchedulerOptions()
         self._clock = clock
         self._name = name
+        self._metrics = metrics  # fired, late and their lag, and what became of them (/metrics)
         self._token = secrets.token_hex(8)  # this process's claims
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -187,6 +190,7 @@ class ReminderScheduler:
             return
         if messages is None:  # nothing left to say (a nudged question moved on, the check is gone)
             self._store.report(reminder, State.DONE)
+            self._metrics.reminder_outcome(reminder.kind.value, "skipped")
             return
         sender = self._senders.get(queue_of(reminder.channel))
         if sender is None:  # not ours after all (the queue names a platform we do not serve)
@@ -194,6 +198,7 @@ class ReminderScheduler:
             return
         with self._cond:
             self._held[reminder.id] = reminder
+        self._metrics.reminder_fired(reminder.kind.value, now - reminder.due, is_late(reminder, now))
         sender.send(
             ChannelKey.parse(reminder.channel),
             messages,
@@ -220,6 +225,7 @@ class ReminderScheduler:
                 if not self._store.report(reminder, self._render.state_after_post(reminder)):
                     log.warning("reminders: %s was posted after its lease ran out", reminder.id)
                 log.info("reminders: posted %s %s in %s", reminder.kind.value, reminder.id, reminder.channel)
+                self._metrics.reminder_outcome(reminder.kind.value, "posted")
             else:
                 self._failed(reminder, error)
         except Exception:
@@ -260,10 +266,12 @@ class ReminderScheduler:
                 error,
             )
             self._store.report(reminder, State.FAILED, error)
+            self._metrics.reminder_outcome(reminder.kind.value, "failed")
             return
         wait = min(self.options.backoff * 2 ** max(reminder.attempts - 1, 0), self.options.max_backoff)
         log.warning("reminders: %s failed (%s); retry %d in %.0f s", reminder.id, error, reminder.attempts, wait)
         self._store.retry(reminder, self._clock() + wait, error)
+        self._metrics.reminder_outcome(reminder.kind.value, "retried")
 
     def wait_idle(self, timeout: float) -> bool:
         """True once every handed-out reminder has been reported (tests)."""

@@ -1,4 +1,4 @@
-"""The one HTTP server: every enabled adapter's routes, plus /healthz and /readyz.
+"""The one HTTP server: every enabled adapter's routes, plus /healthz, /readyz and /metrics.
 
 Flask routes the requests; waitress serves them (multi-threaded, production-grade, pure Python).
 Adapters never see Flask: they get a neutral HttpRequest and return an HttpResponse.
@@ -25,20 +25,23 @@ from waitress.server import BaseWSGIServer, create_server
 from werkzeug.exceptions import HTTPException
 
 from bot.runtime.http_types import HttpRequest, Route
+from bot.runtime.metrics import NO_METRICS, Metrics
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024  # Slack and Mattermost payloads are far smaller
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
+METRICS_PATH = "/metrics"
 
 StartResponse = Callable[..., Any]
 Wsgi = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-def create_web_app(routes: Iterable[Route], ready: Callable[[], bool]) -> Flask:
+def create_web_app(routes: Iterable[Route], ready: Callable[[], bool], metrics: Metrics = NO_METRICS) -> Flask:
     app = Flask("socialmedia-check")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    metrics.watch_readiness(ready)  # smc_ready: what /readyz says, asked at every scrape
 
     @app.get(HEALTH_PATH)
     def healthz() -> Response:
@@ -54,6 +57,11 @@ def create_web_app(routes: Iterable[Route], ready: Callable[[], bool]) -> Flask:
         if ok:
             return Response('{"status":"ready"}', 200, mimetype="application/json")
         return Response('{"status":"unavailable","redis":"unreachable"}', 503, mimetype="application/json")
+
+    @app.get(METRICS_PATH)
+    def metrics_text() -> Response:  # Prometheus's text format (bot.runtime.metrics)
+        body, content_type = metrics.exposition()
+        return Response(body, 200, content_type=content_type)
 
     for route in routes:
         app.add_url_rule(route.path, endpoint=route.path, view_func=_view(route), methods=list(route.methods))

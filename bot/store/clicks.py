@@ -101,7 +101,9 @@ class Clicks:
         secret = self._secret()
         # A key that is not used still has to be named; these never exist.
         mark = self._keys.once(delivery.mark, secret) if delivery.mark else self._keys.once("-", b"-")
-        guard = self._keys.claim_window(delivery.guard, secret) if delivery.guard else self._keys.claim_window("-", b"-")
+        guard = (
+            self._keys.claim_window(delivery.guard, secret) if delivery.guard else self._keys.claim_window("-", b"-")
+        )
         return [mark, self._keys.channel_marks(delivery.channel), guard]
 
     @staticmethod

@@ -39,8 +39,8 @@ from bot.core.session import (
 from bot.errors import StoreError
 from bot.ports import Delivery, TallySnapshot
 from bot.store import scripts as lua
-from bot.store.connect import RedisSettings, RedisTarget
 from bot.store.clicks import Clicks, parse_click
+from bot.store.connect import RedisSettings, RedisTarget
 from bot.store.connect import connect as redis_client
 from bot.store.errors import translated
 from bot.store.keys import Keys
@@ -281,7 +281,8 @@ class Store:
         return WriteResult("ok", None, count, False if kind == "follow" else None)
 
     def claim(self, delivery: Delivery) -> bool:
-        """The claims of a delivery that records no answer (dedup mark, double-click guard): one script."""
+        """The claims of a delivery that records no answer (dedup mark, double-click guard), in one
+        script: False for a repeat or a double click."""
         return self.clicks.claim(delivery) == "ok"
 
     def coalesce_close(

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import requests
 from mattermostdriver import Driver
+from mattermostdriver.client import Client
 from mattermostdriver.exceptions import (
     ContentTooLarge,
     FeatureDisabled,
@@ -75,6 +76,9 @@ _DRIVER_ERRORS: dict[type[BaseException], int] = {
 }
 
 
+_STATUS_ERRORS: dict[int, type[Exception]] = {status: cls for cls, status in _DRIVER_ERRORS.items()}  # type: ignore[misc]
+
+
 def _status(exc: BaseException) -> int | None:
     for cls, status in _DRIVER_ERRORS.items():
         if isinstance(exc, cls):
@@ -82,6 +86,65 @@ def _status(exc: BaseException) -> int | None:
     response = getattr(exc, "response", None)
     code = getattr(response, "status_code", None)
     return int(code) if code is not None else None
+
+
+POOL_CONNECTIONS = 16  # kept-alive connections to Mattermost (outbox workers, dialogs from request threads)
+
+
+class PooledClient(Client):  # type: ignore[misc]
+    """mattermostdriver's Client on one ``requests.Session``: its ``make_request`` calls the module-level
+    ``requests.post`` & co., a new session (and TCP/TLS connection) per call. This is the same request
+    on a kept-alive connection pool, and the same errors (the driver's exception per status; other
+    statuses as ``requests.HTTPError``, with the response)."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        super().__init__(options)
+        self.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=POOL_CONNECTIONS)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def make_request(
+        self,
+        method: str,
+        endpoint: str,
+        options: Any = None,
+        params: Any = None,
+        data: Any = None,
+        files: Any = None,
+        basepath: str | None = None,
+    ) -> requests.Response:
+        url = self.url
+        if basepath:
+            opts = self._options
+            url = f"{opts['scheme']}://{opts['url']}:{opts['port']}{basepath}"
+        response = self.session.request(
+            method.upper(),
+            url + endpoint,
+            headers=self.auth_header(),
+            verify=self._verify,
+            json=options or {},
+            params=params or {},
+            data=data or {},
+            files=files,
+            timeout=self.request_timeout,
+            auth=self._auth() if self._auth is not None else None,
+        )
+        try:
+            response.raise_for_status()
+        except requests.HTTPError:
+            driver_error = _STATUS_ERRORS.get(response.status_code)
+            if driver_error is None:
+                raise
+            try:
+                message = response.json().get("message", response.text)
+            except (ValueError, AttributeError):
+                message = response.text
+            raise driver_error(message) from None  # as the driver does (its callers read the class)
+        return response
+
+    def close(self) -> None:
+        self.session.close()
 
 
 class MattermostApi:
@@ -97,7 +160,7 @@ class MattermostApi:
         max_wait: float = 60.0,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        self._driver = Driver(driver_options(url, token, request_timeout))
+        self._driver = Driver(driver_options(url, token, request_timeout), client_cls=PooledClient)
         self._driver.client.token = token  # the driver only sets it in login(); set it up front
         self._max_attempts = max_attempts
         self._max_wait = max_wait

@@ -15,6 +15,7 @@ permission. Everything else goes through :class:`bot.adapters.outbox.Outbox` (RE
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -43,7 +44,7 @@ from bot.core.messages import (
 )
 from bot.core.numbers import is_ascii_number
 from bot.errors import ConfigError, PlatformError, StoreError
-from bot.ports import AdapterStore, ChatService
+from bot.ports import AdapterStore, ChatService, Delivery
 from bot.runtime.http_types import HttpRequest, HttpResponse, Route
 from bot.runtime.metrics import NO_METRICS, Metrics
 
@@ -54,7 +55,7 @@ COMMAND_PATH = "/mattermost/command"
 ACTIONS_PATH = "/mattermost/actions"
 MAX_REQUEST = 64 * 1024
 DOUBLE_CLICK_SECONDS = 2  # the same signed button clicked again by the same user within this counts once
-DEDUP_SECONDS = 86400
+LOCK_STRIPES = 64  # channel locks, shared by hash: a fixed number however many channels there are
 
 
 def _digest(*parts: str) -> str:
@@ -89,11 +90,16 @@ class MattermostAdapter:
         self._tokens = tuple(tok.encode() for tok in settings.mattermost_command_tokens)
         self.action_url = settings.public_url.rstrip("/") + ACTIONS_PATH
         self.outbound = MattermostOutbound(api, self.action_url, self._signer)
+        self._dedup_ttl = int(settings.dedup_ttl.total_seconds())
+        outbox.setdefault("cache_size", settings.cache_size)
         self.outbox = Outbox.for_service(
             self.outbound, service, store, window=coalesce_window, workers=workers, metrics=metrics, **outbox
         )
-        self._locks: dict[ChannelKey, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
+        # A command's or a move's write and the queueing of its posts happen under its channel's lock,
+        # so this process queues a channel's posts in the order of their writes (a question posted
+        # after the closing card of the one before). A fixed set of locks striped by channel: bounded,
+        # and never one dropped while held. Answers take none (see _run).
+        self._locks = tuple(threading.Lock() for _ in range(LOCK_STRIPES))
 
     # --- HTTP surface ------------------------------------------------------------------------
 
@@ -114,8 +120,7 @@ class MattermostAdapter:
         return self.outbound.target(channel)
 
     def _lock(self, channel: ChannelKey) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(channel, threading.Lock())
+        return self._locks[hash(channel) % LOCK_STRIPES]
 
     # --- slash command -----------------------------------------------------------------------
 
@@ -152,7 +157,7 @@ class MattermostAdapter:
         channel = ChannelKey(PLATFORM, team_id, channel_id)
         trigger = form.get("trigger_id", "")
         try:
-            if trigger and not self._store.claim_once(f"mm:cmd:{_digest(trigger)}", DEDUP_SECONDS, str(channel)):
+            if trigger and not self._store.claim_once(f"mm:cmd:{_digest(trigger)}", self._dedup_ttl, str(channel)):
                 log.info("dropped a repeated delivery of a slash command")
                 self._metrics.duplicate_dropped(PLATFORM, "delivery")
                 return HttpResponse.json(200, {"response_type": "ephemeral", "text": ""})
@@ -229,21 +234,30 @@ class MattermostAdapter:
         signature = str(payload["context"]["sig"])
         # One click, one effect: a repeated delivery carries the same trigger id; a double click
         # sends the same signed button again within a moment.
-        if trigger and not self._store.claim_once(f"mm:act:{_digest(trigger)}", DEDUP_SECONDS, str(channel)):
-            self._metrics.duplicate_dropped(PLATFORM, "delivery")
-            return HttpResponse.json(200, {})
+        mark = f"mm:act:{_digest(trigger)}" if trigger else None
         action = ctx.get("a", "")
         if action in ("dlganswer", "dlgnote"):  # opens a dialog, records nothing yet
+            if mark and not self._store.claim(Delivery(str(channel), mark, self._dedup_ttl)):
+                self._metrics.duplicate_dropped(PLATFORM, "delivery")
+                return HttpResponse.json(200, {})
             return self._open_dialog(channel, ctx, trigger, user_id, user_name)
-        click = f"mm:click:{_digest(user_id, signature)}"
-        if not self._store.claim_window(click, self._clock(), DOUBLE_CLICK_SECONDS, str(channel)):
-            log.info("dropped a double click on a Mattermost button")
-            self._metrics.duplicate_dropped(PLATFORM, "click")
-            return HttpResponse.json(200, {})
         event = self._event_of(ctx, user_id, user_name)
         if event is None:
             return self._refuse_forged(payload, "button")
-        return HttpResponse.json(200, render.action_response(self._run(channel, event, user_id)))
+        coalescer = self.outbox.coalescer
+        # Both claims go with the click to the service: into its answer's own Redis script, with the
+        # tally window (one round trip), or on their own before a move.
+        delivery = Delivery(
+            str(channel),
+            mark,
+            self._dedup_ttl,
+            guard=f"mm:click:{_digest(user_id, signature)}",
+            guard_at=self._clock(),
+            guard_seconds=DOUBLE_CLICK_SECONDS,
+            window_ms=coalescer.ttl_ms if coalescer is not None else 0,
+            refused=_log_refused,
+        )
+        return HttpResponse.json(200, render.action_response(self._run(channel, event, user_id, delivery)))
 
     @staticmethod
     def _event_of(ctx: Mapping[str, str], user: str, user_name: str) -> Event | None:
@@ -271,10 +285,16 @@ class MattermostAdapter:
             return Event(kind, confirm=value == "confirm", value="" if value == "confirm" else value, **common)
         return None
 
-    def _run(self, channel: ChannelKey, event: Event, user_id: str) -> list[str]:
-        """Run ``event`` now; queue what is posted; return the texts only this user should see."""
-        with self._lock(channel):
-            messages = self._service.handle(channel, event)
+    def _run(self, channel: ChannelKey, event: Event, user_id: str, delivery: Delivery | None = None) -> list[str]:
+        """Run ``event`` now; queue what is posted; return the texts only this user should see.
+
+        An answer takes no channel lock: its messages are a tally change, whose edits all go through
+        the question's coalescing window and whose last one is drawn after the last write, so their
+        order does not matter — and a lock held across its Redis round trip would serialise every
+        click of a channel in this process."""
+        lock = self._lock(channel) if event.kind is not EventKind.ANSWER else contextlib.nullcontext()
+        with lock:
+            messages = self._service.handle(channel, event, delivery)
             texts = [
                 m.text for m in messages if isinstance(m, Notice) and m.audience is Audience.EPHEMERAL and not m.actions
             ]
@@ -350,7 +370,7 @@ class MattermostAdapter:
                 200, {"errors": {"text": render.t(ui, language, "too_long", max=self._settings.max_text)}}
             )
         submitted = f"mm:dlg:{_digest(ctx.get('n', ''), user_id, text)}"
-        if not self._store.claim_once(submitted, DEDUP_SECONDS, str(channel)):
+        if not self._store.claim_once(submitted, self._dedup_ttl, str(channel)):
             self._metrics.duplicate_dropped(PLATFORM, "delivery")
             return HttpResponse.json(200, {})
         kind = EventKind.ANSWER if ctx["a"] == "answer" else EventKind.NOTE
@@ -380,6 +400,14 @@ class MattermostAdapter:
 
     def _enqueue(self, channel: ChannelKey, messages: Sequence[Message], actor: str) -> None:
         self.outbox.send(channel, messages, reply=ReplyTo(user=actor))
+
+
+def _log_refused(why: str) -> None:
+    """A click's claim did not hold (the service counts it; this says so in the log)."""
+    if why == "guarded":
+        log.info("dropped a double click on a Mattermost button")
+    else:
+        log.info("dropped a repeated delivery of a Mattermost button")
 
 
 def _is_private(message: Message) -> bool:

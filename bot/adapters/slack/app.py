@@ -51,7 +51,7 @@ from bot.core.messages import (
 )
 from bot.core.numbers import parse_number
 from bot.errors import ConfigError, PlatformError
-from bot.ports import AdapterStore, ChatService
+from bot.ports import AdapterStore, ChatService, Delivery
 from bot.runtime.http_types import HttpRequest, HttpResponse, Route
 from bot.runtime.metrics import NO_METRICS, Metrics
 
@@ -59,7 +59,6 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 LISTENER_THREADS = 16
-DEDUP_TTL = 86400  # Slack retries within minutes; a day is plenty
 TOGGLE_GUARD_SECONDS = 1  # clicks on the same option by the same user closer than this count once
 _MAX_ERROR_TEXT = 300
 
@@ -88,6 +87,7 @@ class SlackAdapter:
         self._max_text = settings.max_text
         self._clock = clock
         self._metrics = metrics
+        self._dedup_ttl = int(settings.dedup_ttl.total_seconds())  # Slack retries within minutes
         self.client = web_client(settings.slack_bot_token, settings.slack_api_url, sleep=sleep)
         self.outbound = SlackOutbound(self.client)
         # display names instead of handles, cached on the same clock (users.info needs users:read)
@@ -111,6 +111,7 @@ class SlackAdapter:
             self._executor.shutdown(wait=False)
             reason = getattr(exc, "reason", exc)
             raise PlatformError(f"could not reach Slack at {self.client.base_url} (SLACK_API_URL): {reason}") from exc
+        outbox.setdefault("cache_size", settings.cache_size)
         self.outbox = Outbox.for_service(
             self.outbound, service, store, window=coalesce_window, metrics=metrics, **outbox
         )
@@ -233,20 +234,23 @@ class SlackAdapter:
         )
         action_id = str(action.get("action_id", ""))
         unique = action.get("action_ts") or body.get("trigger_id") or _digest(body)
-        if not self._first(f"act:{where.team}:{where.user}:{action_id}:{unique}", where.key):
-            return
+        mark = f"act:{where.team}:{where.user}:{action_id}:{unique}"
         user_name = _user_name(body)
-        self._guarded(where, lambda: self._act(where, body, action, action_id, user_name))
+        self._guarded(where, lambda: self._act(where, body, action, action_id, user_name, mark))
 
     def _act(
-        self, where: Where, body: dict[str, Any], action: dict[str, Any], action_id: str, user_name: str
+        self, where: Where, body: dict[str, Any], action: dict[str, Any], action_id: str, user_name: str, mark: str
     ) -> list[Message]:
+        """``mark``: this delivery's dedup key. A click the service handles claims it (and a toggle's
+        double-click guard) in the same Redis script as its answer; anything else claims it first."""
         ref = sb.Ref.decode(action.get("value")) or sb.Ref.decode(action.get("block_id"))
         if ref is None:
             log.warning("Slack action %s without a readable reference", action_id)
-            return [self._stale(None)]
+            return [self._stale(None)] if self._first(mark, where.key) else []
         where.session_id = ref.session_id or None
         if action_id in (sb.TEXT, sb.NOTE):
+            if not self._first(mark, where.key):
+                return []
             self._open_modal(where, body, ref, action_id)
             self.names.for_click(where, user_name, ref)  # warms the cache: the submission's ack cannot wait
             return []
@@ -258,6 +262,7 @@ class SlackAdapter:
             session_id=ref.session_id or None,
             question_id=ref.question_id or None,
         )
+        delivery = self._delivery(where, mark)
         if action_id.startswith(sb.ANSWER + ":"):
             event = replace(base, choices=(ref.number,))
         elif action_id == sb.SELECT:
@@ -266,10 +271,7 @@ class SlackAdapter:
         elif action_id.startswith(sb.TOGGLE + ":"):
             # A double click must not undo itself: one toggle per user and option within a moment.
             guard_key = f"slack:toggle:{where.user}:{ref.session_id}:{ref.question_id}:{ref.number}"
-            if not self._store.claim_window(guard_key, self._clock(), TOGGLE_GUARD_SECONDS, str(where.key)):
-                log.info("dropping a double click on a multi-choice option")
-                self._metrics.duplicate_dropped("slack", "click")
-                return []
+            delivery = replace(delivery, guard=guard_key, guard_at=self._clock(), guard_seconds=TOGGLE_GUARD_SECONDS)
             event = replace(base, choices=(ref.number,), toggle=True)
         elif action_id == sb.MULTI:
             # A multi-select (more than 10 options) reports the user's whole selection: replace.
@@ -281,13 +283,24 @@ class SlackAdapter:
             try:
                 kind = EventKind(ref.kind)
             except ValueError:
-                return [self._stale(None)]
+                return [self._stale(None)] if self._first(mark, where.key) else []
             confirm = ref.value == "confirm"
             event = replace(base, kind=kind, confirm=confirm, value="" if confirm else ref.value)
         else:
             log.warning("unknown Slack action %s", action_id)
             return []
-        return self._service.handle(where.key, event)
+        return self._service.handle(where.key, event, delivery)
+
+    def _delivery(self, where: Where, mark: str) -> Delivery:
+        """The click's claims for the service: its dedup mark, and the tally window to enter with them."""
+        coalescer = self.outbox.coalescer
+        return Delivery(
+            str(where.key),
+            f"slack:{mark}",
+            self._dedup_ttl,
+            window_ms=coalescer.ttl_ms if coalescer is not None else 0,
+            refused=_log_refused,
+        )
 
     def _open_modal(self, where: Where, body: dict[str, Any], ref: sb.Ref, action_id: str) -> None:
         card = self._service.question_card(ref.session_id, ref.question_id)
@@ -351,7 +364,7 @@ class SlackAdapter:
     def _first(self, key: str, channel: ChannelKey) -> bool:
         """True the first time Slack delivers this (retries and duplicates are dropped)."""
         try:
-            first = self._store.claim_once(f"slack:{key}", DEDUP_TTL, str(channel))
+            first = self._store.claim_once(f"slack:{key}", self._dedup_ttl, str(channel))
         except Exception:  # the store is down: better to risk a duplicate than to drop the click
             log.exception("dedup claim failed for %s", key)
             return True
@@ -403,6 +416,14 @@ def build_slack_adapter(
 
 _ANY_COMMAND = re.compile(r"^/")  # a Slack app only receives its own commands, whatever they are named
 _OUR_ACTIONS = re.compile("^" + re.escape(sb.PREFIX))
+
+
+def _log_refused(why: str) -> None:
+    """A click's claim did not hold (the service counts it; this says so in the log)."""
+    if why == "guarded":
+        log.info("dropping a double click on a multi-choice option")
+    else:
+        log.info("dropping a repeated Slack delivery")
 
 
 def _team(body: dict[str, Any]) -> str:

@@ -34,6 +34,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.adapters.slack.blocks import Ref
 from bot.adapters.slack.context import Where
+from bot.adapters.slack.outbound import PooledWebClient
 from bot.adapters.slack.retry import retry_after
 from bot.core.commands import CommandError, parse_command
 from bot.core.messages import ChannelKey, EventKind
@@ -58,7 +59,7 @@ STARTS = frozenset({EventKind.SHOW, EventKind.START})
 def lookup_client(token: str, base_url: str | None = None, timeout: int = LOOKUP_TIMEOUT) -> WebClient:
     """A Web API client for lookups only: a short timeout and no retries (not even on a 429), so a
     lookup never waits out a ``Retry-After`` inside a listener; :class:`DisplayNames` pauses instead."""
-    return WebClient(
+    return PooledWebClient(  # one keep-alive connection pool, as the posting client
         token=token,
         base_url=base_url or "https://slack.com/api/",
         timeout=timeout,

@@ -7,10 +7,16 @@ error codes, so the outbox retries it with backoff.
 
 from __future__ import annotations
 
+import io
 import logging
+import threading
 from collections.abc import Callable, Sequence
+from http.client import HTTPMessage
 from typing import Any, Literal
+from urllib.error import HTTPError, URLError
+from urllib.request import Request
 
+import urllib3
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
@@ -32,9 +38,61 @@ class SlackCallError(OutboundError):
     """A Web API call failed; ``code`` is Slack's error code (``not_in_channel``, ...) when it gave one."""
 
 
+POOL_CONNECTIONS = 8  # kept-alive connections to Slack per client (the outbox has 4 workers)
+
+
+class PooledWebClient(WebClient):
+    """slack_sdk's WebClient over one keep-alive connection pool (urllib3) instead of urllib, which
+    opens a new TCP (and TLS) connection for every call.
+
+    Only the transport changes: slack_sdk still builds the request, runs its retry handlers and
+    parses the reply. Its contract is kept: a non-2xx status raises ``HTTPError`` (the 429 handler
+    reads it), and a failure to connect or a dropped connection raises ``URLError`` (the connection
+    retry handler's), a read timeout ``TimeoutError``. With a proxy configured it uses urllib."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pool: urllib3.PoolManager | None = None
+        self._pool_lock = threading.Lock()
+
+    def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
+        if self.proxy is not None or not url.lower().startswith("http"):
+            return super()._perform_urllib_http_request_internal(url, req)
+        try:
+            response = self._connections().request(
+                req.get_method(),
+                url,
+                body=req.data,  # type: ignore[arg-type]
+                headers=dict(req.header_items()),
+                timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout),
+                retries=False,
+                redirect=False,
+            )
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise TimeoutError(str(exc)) from exc
+        except urllib3.exceptions.HTTPError as exc:  # refused, reset, dropped: the SDK retries these
+            raise URLError(exc) from exc
+        headers = HTTPMessage()
+        for name, value in response.headers.items():
+            headers[name] = value
+        if not 200 <= response.status < 300:
+            raise HTTPError(url, response.status, response.reason or "", headers, io.BytesIO(response.data))
+        charset = headers.get_content_charset() or "utf-8"
+        if headers.get_content_type() == "application/gzip":
+            return {"status": response.status, "headers": headers, "body": response.data}
+        return {"status": response.status, "headers": headers, "body": response.data.decode(charset)}
+
+    def _connections(self) -> urllib3.PoolManager:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = urllib3.PoolManager(num_pools=4, maxsize=POOL_CONNECTIONS, ssl_context=self.ssl)
+            return self._pool
+
+
 def web_client(token: str, base_url: str | None = None, sleep: Sleep | None = None) -> WebClient:
-    """``sleep``: how a 429's ``Retry-After`` is waited out (default ``time.sleep``; tests record it)."""
-    return WebClient(
+    """``sleep``: how a 429's ``Retry-After`` is waited out (default ``time.sleep``; tests record it).
+    One keep-alive connection pool per client (:class:`PooledWebClient`)."""
+    return PooledWebClient(
         token=token,
         base_url=base_url or "https://slack.com/api/",
         retry_handlers=[
