@@ -494,7 +494,7 @@ def run(args: argparse.Namespace) -> int:
     assert fakes_popen.stdout is not None and fakes_popen.stdin is not None
     fakes = json.loads(fakes_popen.stdout.readline())
     procs: list[Proc] = []
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"load": os.getloadavg()}  # other work on the machine shows in every figure
     try:
         port = _free_port()
         env = {
@@ -695,7 +695,9 @@ def report(args: argparse.Namespace, out: dict[str, Any], log: Path) -> None:
     s_serve, s_min = med(out["startup"]["serve"]), med(out["startup"]["bolt-min"])
     r_serve, r_min = med(out["rss"]["serve"]), med(out["rss"]["bolt-min"])
     print(f"machine: {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}")
-    print(f"command: {' '.join(sys.argv)}")
+    print(
+        f"command: {' '.join(sys.argv)}; load average before / after: {out['load'][0]:.2f} / {os.getloadavg()[0]:.2f}"
+    )
     rows = [
         ("start-up to /healthz (median of 3)", f"{s_serve:.2f} s", f"bolt-min {s_min:.2f} s", s_serve / s_min, "≤ 2×"),
         ("idle RSS (median of 3)", f"{r_serve:.0f} MiB", f"bolt-min {r_min:.0f} MiB", r_serve / r_min, "≤ 1.6×"),
@@ -735,19 +737,17 @@ def report(args: argparse.Namespace, out: dict[str, Any], log: Path) -> None:
                 "p99 ≤ 2×",
             )
         )
-    live = list(out["live"].items())
-    for (name, (p50, p99)), (base_name, base) in zip(live[1:], (live[0], live[2]), strict=False):
+    live = list(out["live"].items())  # 10 live; 10 hot of many; many, cached; many, not cached
+    for (name, (p50, p99)), (base_name, base), target in ((live[1], live[0], "≤ 1.2×"), (live[3], live[2], "≤ 2×")):
         rows.append(
             (
                 f"Mattermost, {name}: p50 / p99 ms",
                 f"{p50:.2f} / {p99:.2f}",
                 f"{base_name.split(',')[-1].strip()} {base[0]:.2f} / {base[1]:.2f}",
                 p50 / base[0],
-                "≤ 1.2×" if base_name == "10 live" else "≤ 2×",
+                target,
             )
         )
-    name, (p50, p99) = live[2]
-    rows.append((f"Mattermost, {name}: p50 / p99 ms", f"{p50:.2f} / {p99:.2f}", "", 0.0, ""))
     width = max(len(r[0]) for r in rows)
     for name, value, baseline, ratio, target in rows:
         print(f"{name:<{width}}  {value:>16}  {baseline:>26}  {ratio:6.2f}×  {target}")
