@@ -26,7 +26,8 @@ from bot.errors import ConfigError
 from bot.ports import BackgroundJob
 from bot.runtime.http_types import Route
 from bot.runtime.metrics import NO_METRICS, Metrics, Prometheus
-from bot.service import CheckService, SessionStore
+from bot.service import CheckService
+from bot.service_store import SessionStore
 from bot.store import errors as store_errors
 from bot.store.keys import queue_of
 from bot.store.store import Store

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
-from typing import Protocol
 
 from bot.core.commands import CommandError, parse_command
 from bot.core.dialogue.flow import Flow
@@ -34,78 +33,22 @@ from bot.core.messages import (
     TallyChanged,
     Tone,
 )
-from bot.core.reminders import Reminder
-from bot.core.session import FINISHED, Answer, Note, SessionMeta, SessionRecord, answer_field
+from bot.core.session import SessionMeta, SessionRecord, answer_field
 from bot.core.views import question_card
 from bot.errors import StoreError
 from bot.exports import ChartMaker, Exports
-from bot.followups import FollowUps, ReminderStoreLike
+from bot.followups import FollowUps
 from bot.ports import Delivery, TallySnapshot
 from bot.privacy import EVENTS as PRIVACY_EVENTS
-from bot.privacy import Privacy, PrivacyStoreLike
+from bot.privacy import Privacy
 from bot.runtime import logs
 from bot.runtime.metrics import NO_METRICS, Metrics
 from bot.runtime.observe import Observer, platform_of, where
+from bot.service_store import SessionStore, WriteResultLike, moved_notice, write_refusal
 
 log = logging.getLogger(__name__)
 
 META_CACHE_SIZE = 2048
-
-
-class WriteResultLike(Protocol):
-    """What a store write answers (bot.store.store.WriteResult)."""
-
-    @property
-    def status(self) -> str: ...
-    @property
-    def record(self) -> SessionRecord | None: ...
-    @property
-    def count(self) -> int: ...
-    @property
-    def lead(self) -> bool | None: ...
-    @property
-    def snapshot(self) -> TallySnapshot | None: ...
-
-
-class SessionStore(Protocol):
-    """What the service needs of the store (bot.store.store.Store implements it)."""
-
-    def create(self, record: SessionRecord) -> WriteResultLike: ...
-    def replace_running(self, record: SessionRecord, old_session_id: str) -> WriteResultLike: ...
-    def load(self, session_id: str) -> SessionRecord | None: ...
-    def load_running(self, channel: str) -> SessionRecord | None: ...
-    def record_answer(
-        self,
-        session_id: str,
-        question_id: str,
-        user: str,
-        answer: Answer,
-        name: str | None = None,
-        toggle: int | None = None,
-    ) -> WriteResultLike: ...
-    def record_click(
-        self,
-        session_id: str,
-        question_id: str,
-        user: str,
-        answer: Answer,
-        name: str | None,
-        toggle: int | None,
-        delivery: Delivery,
-        fields: Sequence[str] = (),
-    ) -> WriteResultLike: ...
-    def claim(self, delivery: Delivery) -> bool: ...
-    def add_note(self, session_id: str, note: Note, name: str | None = None) -> WriteResultLike: ...
-    def save_meta(
-        self, record: SessionRecord, expected_version: int, reminders: Sequence[Reminder] = ()
-    ) -> WriteResultLike: ...
-    def history(self, channel: str, limit: int = 20, offset: int = 0) -> list[SessionRecord]: ...
-    def history_size(self, channel: str) -> int: ...
-    def record_checkin(self, session_id: str, question: str, user: str, choice: int) -> int: ...
-    @property
-    def reminders(self) -> ReminderStoreLike: ...
-    @property
-    def privacy(self) -> PrivacyStoreLike: ...
 
 
 class CheckService:
@@ -354,7 +297,7 @@ class CheckService:
             case ReplaceCheck():
                 result = self._store.replace_running(plan.record, plan.replaces)
                 if result.status != "ok":
-                    return [self._moved_notice(lens, result.record)]
+                    return [moved_notice(lens, result.record)]
                 self._started(ctx, plan.record, replaced=record)
                 return plan.messages
             case RecordAnswer():
@@ -367,7 +310,7 @@ class CheckService:
                         delivery.refused(result.status)  # the adapter logs it
                     return []
                 if result.status != "ok":
-                    return [self._write_refusal(lens, result, event)]
+                    return [write_refusal(lens, result, event)]
                 self.metrics.answer_recorded(platform_of(ctx.channel))
                 meta = record.meta if record is not None else self._metas[sid]
                 messages, advance = engine.after_answer(ctx, meta, event, plan, result.count)
@@ -380,12 +323,12 @@ class CheckService:
                     return [Notice(lens.t("no_check"), Audience.EPHEMERAL, Tone.REFUSAL, key="no_check")]
                 result = self._store.add_note(record.id, plan.note, plan.name)
                 if result.status != "ok":
-                    return [self._write_refusal(lens, result, event)]
+                    return [write_refusal(lens, result, event)]
                 return engine.after_note(ctx, record, plan)
             case SaveMove():
                 result = self._store.save_meta(plan.record, plan.expected_version, plan.reminders)
                 if result.status != "ok":
-                    return [self._moved_notice(lens, result.record)]
+                    return [moved_notice(lens, result.record)]
                 self._observe.moved(ctx.channel, record, plan.record)
                 return plan.messages
 
@@ -435,26 +378,6 @@ class CheckService:
                     message = replace(message, summary=self.followups.with_previous(lens, message.summary, record))
             out.append(message)
         return out
-
-    def _write_refusal(self, lens: engine.Lens, result: WriteResultLike, event: Event) -> Notice:
-        """The store refused a write because the check moved on or ended since it was read."""
-        record = result.record
-        if event.question_id and (result.status == "stale" or (record and record.meta.status != FINISHED)):
-            key = "stale_button"  # a button of a question or check that is no longer open
-        elif result.status == "stale":
-            return self._moved_notice(lens, record)
-        elif result.status == "closed":
-            key = "check_closed" if record is None or record.meta.status == FINISHED else "no_check"
-        else:
-            key = "no_check"
-        return Notice(lens.t(key), Audience.EPHEMERAL, Tone.REFUSAL, key=key)
-
-    def _moved_notice(self, lens: engine.Lens, current: SessionRecord | None) -> Notice:
-        if current is None or current.meta.status != "running":
-            return Notice(lens.t("check_closed"), Audience.EPHEMERAL, Tone.REFUSAL, key="check_closed")
-        moved = lens.t("moved_concurrently", number=len(current.meta.path))
-        return Notice(moved, Audience.EPHEMERAL, Tone.REFUSAL, key="moved_concurrently")
-
 
 _FOLLOW_UPS = frozenset({EventKind.REVISIT, EventKind.REMINDERS, EventKind.REMINDER, EventKind.HISTORY})
 

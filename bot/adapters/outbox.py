@@ -28,6 +28,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from bot.adapters.outbox_files import deliver_file
 from bot.adapters.outbox_summary import deliver_summary
+from bot.adapters.outbox_tally import TallyEdits
 from bot.core.messages import (
     Audience,
     CardMode,
@@ -45,7 +46,7 @@ from bot.core.messages import (
 )
 from bot.core.render_text import phrase
 from bot.errors import BotError
-from bot.ports import AdapterStore, ChatService, OutboundError, OutboundPort, RefStore, ReplyTo, TallySnapshot
+from bot.ports import AdapterStore, ChatService, OutboundError, OutboundPort, RefStore, ReplyTo
 from bot.runtime.clock import Clock
 from bot.runtime.coalesce import CoalescingStore, Snapshots, TallyCoalescer
 from bot.runtime.metrics import NO_METRICS, Metrics
@@ -62,7 +63,7 @@ T = TypeVar("T")
 Wait = Callable[[RetryCallState], float]
 
 
-class Outbox:
+class Outbox(TallyEdits):
     def __init__(
         self,
         port: OutboundPort,
@@ -401,60 +402,6 @@ class Outbox:
             log.info("a private message for nobody in %s was not sent", channel)
             return
         self.call(self.port.ephemeral, channel, reply.user, body, reply.thread)
-
-    # --- tally edits (the coalescer's render and delivery) -------------------------------------
-
-    def _render_fresh(self, session_id: str, question_id: str) -> QuestionCard | None:
-        """From Redis; for a question taken off the path (the facilitator went back past it) the
-        engine has no card any more, so close the one shown last."""
-        card = self._cards(session_id, question_id) if self._cards is not None else None
-        return card if card is not None else self._closed_last(session_id, question_id)
-
-    def _closed_last(self, session_id: str, question_id: str) -> QuestionCard | None:
-        with self._guard:
-            last = self._last_cards.get((session_id, question_id))
-        return replace(last, view=replace(last.view, closed=True)) if last is not None else None
-
-    # The coalescer's Snapshots: a closing edit drawn from what the window's close script returned.
-    def tally_card(self, snapshot: TallySnapshot) -> QuestionCard | None:
-        assert self._snapshots is not None
-        card = self._snapshots.tally_card(snapshot)
-        return card if card is not None else self._closed_last(snapshot.session_id, snapshot.question_id)
-
-    def tally_fields(self, question_id: str) -> tuple[str, ...]:
-        assert self._snapshots is not None
-        return self._snapshots.tally_fields(question_id)
-
-    def _queue_edit(self, card: QuestionCard, ref: str = "") -> None:
-        channel = self.channel_of(card.view.session_id)
-        if channel is None:
-            log.warning("no channel known for session %s", card.view.session_id)
-            return
-        if getattr(self._local, "channel", None) == channel:  # inside the channel's job: in its order
-            self._edit(channel, card, ref)
-        else:  # a window closing: behind whatever the channel still has queued
-            self._submit(channel, partial(self._edit, channel, card, ref))
-
-    def _edit(self, channel: ChannelKey, card: QuestionCard, ref: str = "") -> None:
-        view = card.view
-        ref = ref or self._question_ref(view.session_id, view.question_id) or ""
-        if not ref:
-            log.warning("no message known for question %s of session %s", view.question_id, view.session_id)
-            return
-        try:
-            self.call(self.port.update, channel, ref, self.port.question_body(channel, view))
-        except OutboundError:  # the next click or the window's close renders it again
-            log.exception("could not update the tally of question %s in %s", view.question_id, channel)
-
-    def _question_ref(self, session_id: str, question_id: str) -> str | None:
-        """The question message's ref; waits out a post still in flight in another replica."""
-        ref = self.ref(session_id, f"q:{question_id}")
-        delay = 0.1
-        while ref is None and delay <= self._ref_wait and not self._stopped.is_set():
-            self._stopped.wait(delay)  # bounded back-off, only when another replica is posting
-            ref = self.ref(session_id, f"q:{question_id}")
-            delay *= 2
-        return ref
 
 
 def _reason(exc: OutboundError) -> str:
