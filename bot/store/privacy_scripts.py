@@ -7,16 +7,9 @@ and the Python side cannot drift apart.
 
 from __future__ import annotations
 
-from bot.core.session import ANSWER_PREFIX, CHECKIN_PREFIX, FINISHED, NOTE_PREFIX
+from bot.store.lua_names import fill
 
-
-def _lua(source: str) -> str:
-    return (
-        source.replace("$ANSWER", ANSWER_PREFIX)
-        .replace("$NOTE", NOTE_PREFIX)
-        .replace("$CHECKIN", CHECKIN_PREFIX)
-        .replace("$FINISHED", FINISHED)
-    )
+_lua = fill  # the statuses and field prefixes shared with bot.core.session (bot.store.lua_names)
 
 
 # Folded into the claim scripts (CLAIM_ONCE here, CLAIM_WINDOW in bot.store.scripts), so a click stays

@@ -6,19 +6,11 @@ cannot drift apart.
 
 from __future__ import annotations
 
-from bot.core.session import CANCELLED, FINISHED, NOTE_PREFIX, RUNNING
+from bot.store.lua_names import fill
 from bot.store.privacy_scripts import HISTORY_TTL, TRACK_MARK
 from bot.store.reminder_scripts import ADD_REMINDER
 
-
-def _lua(source: str) -> str:
-    """Fill in the status names and the note prefix shared with bot.core.session."""
-    return (
-        source.replace("$RUNNING", RUNNING)
-        .replace("$FINISHED", FINISHED)
-        .replace("$CANCELLED", CANCELLED)
-        .replace("$NOTE", NOTE_PREFIX)
-    )
+_lua = fill  # the statuses and field prefixes shared with bot.core.session (bot.store.lua_names)
 
 
 # Shared tail of create / replace_running. KEYS[1] pointer, KEYS[2] new session, last two: the team's
