@@ -8,8 +8,8 @@ platform id, display name, note texts and, in an anonymous check, the salted key
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,38 +42,15 @@ from bot.service import CheckService
 from bot.store.store import Store
 from tests.redis_dump import dump, holding
 from tests.team import render
+from tests.test_followups import Clock, Posts
 
 DIALOGUE = load_dialogue()
-START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 PREFIX = "test"
 C1 = ChannelKey("slack", "T1", "C1")
 C2 = ChannelKey("slack", "T1", "C2")
 ELSEWHERE = ChannelKey("slack", "T2", "C1")  # another workspace: forget-me in T1 leaves it alone
 FIONA, ANNA, BRAM = "U0FIONA", "U0ANNA", "U0BRAM"
 NAMES = {FIONA: "Fiona", ANNA: "Annabel", BRAM: "Bramwell", "U0ADMIN": "Root"}
-
-
-@dataclass
-class Clock:
-    now: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def epoch(self) -> float:
-        return self.now.timestamp()
-
-
-@dataclass
-class Posts:
-    sent: list[tuple[ChannelKey, list[Message]]] = field(default_factory=list)
-
-    def send(
-        self, channel: ChannelKey, messages: Sequence[Message], *, on_done: Callable[[str | None], None] | None = None
-    ) -> None:
-        self.sent.append((channel, list(messages)))
-        if on_done is not None:
-            on_done(None)
 
 
 @dataclass

@@ -115,7 +115,7 @@ def browser() -> str:
         if found:
             return found
     print(f"\n*** SKIPPED: {NO_BROWSER} ***", file=sys.stderr)
-    pytest.skip(NO_BROWSER)
+    pytest.skip(reason=NO_BROWSER)
 
 
 def render(html: str, folder: Path) -> tuple[str, Path, Path]:

@@ -24,7 +24,7 @@ def promtool() -> str:
     if binary.exists():
         return str(binary)
     if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
-        pytest.skip("promtool is not on PATH and there is no apt-get to fetch Debian's prometheus package for it")
+        pytest.skip(reason="promtool is not on PATH and there is no apt-get to fetch Debian's prometheus package")
     with tempfile.TemporaryDirectory() as tmp:
         if not _download(Path(tmp)) and os.geteuid() == 0:
             subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)  # no package lists yet
