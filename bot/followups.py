@@ -41,7 +41,7 @@ class ReminderStoreLike(Protocol):
     def schedule(self, reminders: list[Reminder]) -> int: ...
     def reschedule(self, reminder: Reminder, due: float) -> bool: ...
     def settle(self, reminder_id: str, channel: str, state: State) -> bool: ...
-    def get(self, reminder_id: str) -> Reminder | None: ...
+    def get(self, reminder_id: str, channel: str = "") -> Reminder | None: ...
     def of_channel(self, channel: str) -> list[Reminder]: ...
 
 
@@ -115,7 +115,7 @@ class FollowUps:
         result = self._store.save_meta(changed, record.version, planned)
         if result.status != "ok":
             return [_refusal(lens, "moved_concurrently", number="")]
-        existing = self._store.reminders.get(planned[0].id)
+        existing = self._store.reminders.get(planned[0].id, record.meta.channel)
         if existing is not None and existing.due != due:
             self._store.reminders.reschedule(existing, due)
         self._move_checkin(record, ctx.now.timestamp(), due)
@@ -125,7 +125,7 @@ class FollowUps:
 
     def _move_checkin(self, record: SessionRecord, now: float, due: float) -> None:
         """A pilot's check-in stays half-way to its (new) evaluation date, if it has not come yet."""
-        checkin = self._store.reminders.get(reminder_id(Kind.CHECKIN, record.id))
+        checkin = self._store.reminders.get(reminder_id(Kind.CHECKIN, record.id), record.meta.channel)
         if checkin is not None and checkin.state is State.SCHEDULED:
             self._store.reminders.reschedule(checkin, now + (due - now) / 2)
 
@@ -222,7 +222,7 @@ class FollowUps:
     def _reminder_of(self, channel: ChannelKey, target: str) -> tuple[Reminder, SessionRecord] | str:
         """The channel's reminder ``target`` and its check; else the id as typed (for the refusal)."""
         shown = target[:12]
-        reminder = self._store.reminders.get(target) if is_reminder_id(target) else None
+        reminder = self._store.reminders.get(target, str(channel)) if is_reminder_id(target) else None
         if reminder is None or reminder.channel != str(channel):
             return shown
         record = self._store.load(reminder.session_id)

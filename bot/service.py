@@ -379,6 +379,7 @@ class CheckService:
             out.append(message)
         return out
 
+
 _FOLLOW_UPS = frozenset({EventKind.REVISIT, EventKind.REMINDERS, EventKind.REMINDER, EventKind.HISTORY})
 
 

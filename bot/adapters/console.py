@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 COMMAND = "/socialmedia-check"
 USER_NAME = re.compile(r"^[\w.-]{1,32}$")
 
+
 @dataclass
 class ConsoleChat:
     service: CheckService

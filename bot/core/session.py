@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -214,3 +215,15 @@ def user_key(meta: SessionMeta, user_id: str) -> str:
     if not meta.anonymous:
         return user_id.replace(SEP, "_")
     return hmac.new(meta.salt.encode(), user_id.encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def channel_byte(channel: str) -> int:
+    """A stable byte of ``channel``: the first byte of every check id made there, so the store can
+    place a check's keys beside its channel's without knowing the channel (Redis Cluster hash slots,
+    bot.store.keys)."""
+    return hashlib.sha256(channel.encode()).digest()[0]
+
+
+def new_session_id(channel: str) -> str:
+    """A fresh check id for ``channel``: its :func:`channel_byte` in hex, then 40 random bits."""
+    return f"{channel_byte(channel):02x}{secrets.token_hex(5)}"

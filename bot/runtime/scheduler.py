@@ -1,6 +1,7 @@
 """The reminder scheduler: one background thread per process that posts what has come due.
 
-Each round is one Redis command (:meth:`ReminderStore.claim`) over the queues this process serves
+Each round is one Redis command (:meth:`ReminderStore.claim`; one per bucket, 16, on a Redis Cluster:
+bot.store.keys) over the queues this process serves
 (the platforms it has configured, or its console channel); it hands every due reminder to exactly
 one process for a lease. The posts go through the same outbox as everything else (ordered per
 channel, retried on transient failures); when a batch finally fails, the reminder is scheduled again
@@ -10,7 +11,8 @@ reminders it still holds (one command per third of a lease, only while it holds 
 is never taken over; a process killed while posting simply lets its lease run out, and another
 process posts the reminder.
 
-Idle cost: one command per ``poll`` seconds (1 by default), whatever the number of pending reminders.
+Idle cost: one command (16 on a cluster) per ``poll`` seconds (1 by default), whatever the number of
+pending reminders.
 The thread sleeps until the earlier of the next poll and the next due time it was told about.
 """
 
@@ -222,9 +224,10 @@ class ReminderScheduler:
     def _done(self, reminder: Reminder, error: str | None) -> None:
         try:
             if error is None:
+                # Logged before the report: whoever sees the reminder posted in Redis finds the line too.
+                log.info("reminders: posted %s %s in %s", reminder.kind.value, reminder.id, reminder.channel)
                 if not self._store.report(reminder, self._render.state_after_post(reminder)):
                     log.warning("reminders: %s was posted after its lease ran out", reminder.id)
-                log.info("reminders: posted %s %s in %s", reminder.kind.value, reminder.id, reminder.channel)
                 self._metrics.reminder_outcome(reminder.kind.value, "posted")
             else:
                 self._failed(reminder, error)

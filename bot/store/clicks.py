@@ -100,9 +100,10 @@ class Clicks:
     def _claim_keys(self, delivery: Delivery) -> list[str]:
         secret = self._secret()
         # A key that is not used still has to be named; these never exist.
-        mark = self._keys.once(delivery.mark, secret) if delivery.mark else self._keys.once("-", b"-")
-        guard = (
-            self._keys.claim_window(delivery.guard, secret) if delivery.guard else self._keys.claim_window("-", b"-")
+        channel = delivery.channel
+        mark = self._keys.once(delivery.mark if delivery.mark else "-", secret if delivery.mark else b"-", channel)
+        guard = self._keys.claim_window(
+            delivery.guard if delivery.guard else "-", secret if delivery.guard else b"-", channel
         )
         return [mark, self._keys.channel_marks(delivery.channel), guard]
 

@@ -6,7 +6,11 @@
 - ``sentinel``: the primary is found through ``REDIS_SENTINELS`` (``host:port,…``) under the service
   name ``REDIS_SENTINEL_MASTER``; ``REDIS_USERNAME`` / ``REDIS_PASSWORD`` for the data nodes,
   ``REDIS_SENTINEL_PASSWORD`` for the sentinels, ``REDIS_TLS`` (+ the files above) for both.
-- ``cluster``: refused for now (the key layout is not slot-safe yet).
+- ``cluster``: ``REDIS_URL`` names any node (``redis://`` or ``rediss://``, user and password in the
+  URL); the client discovers the others and follows MOVED/ASK redirects and failovers. The key
+  layout keeps each channel's keys in one hash slot (bot.store.keys), so every script is slot-safe.
+  Writes are not waited for (no WAIT: a primary lost before it replicated can lose its last writes,
+  as Redis Cluster documents).
 
 Every client gets the same timeouts, retry and health checks. Lua scripts need no preloading for
 correctness: redis-py's ``Script`` answers NOSCRIPT with SCRIPT LOAD and runs it again, on whichever
@@ -24,11 +28,12 @@ replicas do not confirm, is left: the next command asks the sentinels which prim
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.cluster import RedisCluster
 from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelManagedConnection, SentinelManagedSSLConnection
 
@@ -100,10 +105,7 @@ class RedisTarget:
 def connect(settings: RedisSettings, url: str | None = None) -> redis.Redis:
     """A client for the configured Redis (``url``, when given, stands in for ``REDIS_URL``)."""
     if settings.redis_mode == "cluster":
-        raise ConfigError(
-            "SMC_REDIS_MODE=cluster is not supported yet: a channel's keys do not share a hash slot, so the "
-            "scripts that write them would fail. Use standalone (REDIS_URL) or sentinel (REDIS_SENTINELS)."
-        )
+        return _cluster(url or settings.redis_url, settings)
     if settings.redis_mode == "sentinel":
         return _through_sentinels(settings)
     target = url or settings.redis_url
@@ -147,6 +149,27 @@ def _standalone(url: str, settings: RedisSettings) -> redis.Redis:
         return redis.Redis.from_url(url, **_options(), **tls)
     except ValueError as exc:
         raise StoreError(f"invalid Redis URL {redacted(url)!r}: {exc}") from exc
+
+
+def _cluster(url: str | None, settings: RedisSettings) -> redis.Redis:
+    if not url:
+        raise ConfigError("SMC_REDIS_MODE=cluster needs REDIS_URL naming one of the cluster's nodes")
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in ("redis", "rediss"):
+        raise ConfigError(f"SMC_REDIS_MODE=cluster needs a redis:// or rediss:// REDIS_URL, not {scheme}://")
+    tls = _tls_files(settings)
+    if tls and scheme != "rediss":
+        raise ConfigError("REDIS_TLS_CA / REDIS_TLS_CERT / REDIS_TLS_KEY are set, but REDIS_URL does not use rediss://")
+    options = _options()
+    options.pop("retry")  # the cluster client retries (and re-reads the slot map) itself
+    try:
+        client = RedisCluster.from_url(url, **options, **tls)
+    except ValueError as exc:
+        raise StoreError(f"invalid Redis URL {redacted(url)!r}: {exc}") from exc
+    except redis.RedisError as exc:
+        raise StoreError(f"cannot reach the Redis Cluster at {redacted(url)}: {exc}") from exc
+    # RedisCluster offers the commands the store uses under the same names; it is no redis.Redis subclass.
+    return cast(redis.Redis, client)
 
 
 def redacted(url: str) -> str:

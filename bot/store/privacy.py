@@ -25,7 +25,7 @@ from bot.core.session import SessionMeta, SessionRecord
 from bot.errors import StoreError
 from bot.store import privacy_scripts as lua
 from bot.store.errors import translated
-from bot.store.keys import Keys, queue_of
+from bot.store.keys import Keys
 
 log = logging.getLogger(__name__)
 
@@ -76,19 +76,25 @@ class PrivacyStore:
     def team_checks(self, channel: str) -> list[SessionRecord]:
         """Every stored check of the team ``channel`` belongs to (all its channels, any state)."""
         self.ensure_indexed()
-        with translated("list the team's channels"):
-            sets = sorted(cast(set[str], self._r.smembers(self._keys.team_channels(channel))))
-        return [record for _, record in self._read(sets) if record is not None]
+        found: list[SessionRecord] = []
+        for bucket in self._keys.buckets:  # a team's channels are spread over the buckets in a cluster
+            with translated("list the team's channels"):
+                sets = sorted(cast(set[str], self._r.smembers(self._keys.team_channels(channel, bucket))))
+            found += [record for _, record in self._read(sets, bucket) if record is not None]
+        return found
 
     def channel_checks(self, channel: str) -> list[tuple[str, SessionRecord | None]]:
         """Every check id of ``channel`` with its record (None: the check is gone, its id remains)."""
         self.ensure_indexed()
-        return self._read([self._keys.channel_sessions(channel)])
+        return self._read([self._keys.channel_sessions(channel)], self._keys.bucket_of_channel(channel))
 
-    def _read(self, sets: Sequence[str]) -> list[tuple[str, SessionRecord | None]]:
+    def _read(self, sets: Sequence[str], bucket: int) -> list[tuple[str, SessionRecord | None]]:
+        """The checks listed in ``sets`` (channel sets of one bucket)."""
         if not sets:
             return []
-        args = [self._keys.channel_sessions(""), self._keys.running(""), self._keys.history(""), self._keys.session("")]
+        keys = self._keys
+        args = [keys.channel_sessions("", bucket), keys.running("", bucket), keys.history("", bucket)]
+        args.append(keys.session("", bucket))
         with translated("read the checks"):
             rows = cast(list[Any], self._sessions(keys=list(sets), args=args))
         return [(str(sid), _record(sid, fields)) for sid, fields in rows]
@@ -99,7 +105,8 @@ class PrivacyStore:
         if self._indexed:
             return
         with translated("index the checks"):
-            if self._r.exists(self._keys.indexed()):
+            # A cluster never held checks from before the indexes (the bot refused clusters then).
+            if self._keys.cluster or self._r.exists(self._keys.indexed()):
                 self._indexed = True
                 return
             found = 0
@@ -187,13 +194,14 @@ class PrivacyStore:
             self._keys.team_channels(channel),
             self._keys.channel_marks(channel),
             self._keys.channel_reminders(channel),
-            self._keys.reminder_queue(queue_of(channel)),
+            self._keys.queue_of_channel(channel),
             *windows,
         ]
+        bucket = self._keys.bucket_of_channel(channel)
         args: list[str | int] = [
-            self._keys.session(""),
-            self._keys.refs(""),
-            self._keys.reminder(""),
+            self._keys.session("", bucket),
+            self._keys.refs("", bucket),
+            self._keys.reminder("", bucket=bucket),
             len(sids),
             *sids,
             *reminder_ids,

@@ -18,7 +18,7 @@ from redis.commands.core import Script
 from bot.core.reminders import Reminder, State
 from bot.store import reminder_scripts as lua
 from bot.store.errors import translated
-from bot.store.keys import Keys, queue_of
+from bot.store.keys import Keys
 
 SETTLED_TTL = 30 * 86400  # a settled reminder is kept this long (its id keeps a nudge from coming twice)
 
@@ -70,8 +70,8 @@ class ReminderStore:
 
     def _three(self, reminder_id: str, channel: str) -> list[str]:
         return [
-            self._keys.reminder(reminder_id),
-            self._keys.reminder_queue(queue_of(channel)),
+            self._keys.reminder(reminder_id, channel),
+            self._keys.queue_of_channel(channel),
             self._keys.channel_reminders(channel),
         ]
 
@@ -79,10 +79,13 @@ class ReminderStore:
 
     def schedule(self, reminders: Sequence[Reminder]) -> int:
         """Add the reminders that do not exist yet (by id); how many were new."""
-        if not reminders:
-            return 0
-        with translated("schedule reminders"):
-            return int(self._schedule(keys=[], args=self.schedule_args(reminders)))
+        added = 0
+        for group in _by_bucket(self._keys, reminders).values():
+            # KEYS[1] only routes the script to the bucket's slot (Redis Cluster); it reads ARGV.
+            with translated("schedule reminders"):
+                route = [self._keys.queue_of_channel(group[0].channel)]
+                added += int(self._schedule(keys=route, args=self.schedule_args(group)))
+        return added
 
     def reschedule(self, reminder: Reminder, due: float) -> bool:
         """Move an existing reminder to ``due`` (scheduled again, attempts reset)."""
@@ -91,15 +94,21 @@ class ReminderStore:
             return bool(self._reschedule(keys=keys, args=[repr(float(due)), session]))
 
     def claim(self, queues: Sequence[str], now: float, lease: float, limit: int, token: str) -> Claimed:
-        """Take up to ``limit`` due reminders of ``queues`` for ``lease`` seconds."""
-        keys = [self._keys.reminder_queue(q) for q in queues]
-        with translated("claim reminders"):
-            reply = cast(
-                list[Any],
-                self._claim(keys=keys, args=[repr(float(now)), repr(float(lease)), int(limit), token, self._prefix()]),
-            )
-        next_due = float(reply[0]) if reply[0] else None
-        return Claimed([Reminder.from_fields(_pairs(row)) for row in reply[1]], next_due)
+        """Take up to ``limit`` due reminders of ``queues`` for ``lease`` seconds: one script per
+        bucket (one in all outside a Redis Cluster)."""
+        taken: list[Reminder] = []
+        next_due: float | None = None
+        for bucket in self._keys.buckets:
+            keys = [self._keys.reminder_queue(q, bucket) for q in queues]
+            room = max(0, limit - len(taken))
+            prefix = self._keys.reminder("", bucket=bucket)
+            args: list[str | int] = [repr(float(now)), repr(float(lease)), room, token, prefix]
+            with translated("claim reminders"):
+                reply = cast(list[Any], self._claim(keys=keys, args=args))
+            if reply[0] and (next_due is None or float(reply[0]) < next_due):
+                next_due = float(reply[0])
+            taken += [Reminder.from_fields(_pairs(row)) for row in reply[1]]
+        return Claimed(taken, next_due)
 
     def report(self, reminder: Reminder, state: State, error: str = "") -> bool:
         """The claimant's outcome: posted, done or failed. False when the claim was lost (lease over)."""
@@ -120,14 +129,17 @@ class ReminderStore:
     def extend(self, reminders: Sequence[Reminder], until: float) -> tuple[int, int]:
         """Keep the claims of ``reminders`` (still being posted) until ``until``. Returns (how many
         were still held, how many another process has taken over: their leases ran out)."""
-        if not reminders:
-            return 0, 0
-        args = [repr(float(until)), self._prefix()]
-        for reminder in reminders:
-            args += [self._keys.reminder_queue(queue_of(reminder.channel)), reminder.id, reminder.token]
-        with translated("extend reminder claims"):
-            held, taken = cast(list[int], self._extend(keys=[], args=args))
-        return int(held), int(taken)
+        held = taken = 0
+        for bucket, group in _by_bucket(self._keys, reminders).items():
+            args = [repr(float(until)), self._keys.reminder("", bucket=bucket)]
+            for reminder in group:
+                args += [self._keys.queue_of_channel(reminder.channel), reminder.id, reminder.token]
+            with translated("extend reminder claims"):
+                # KEYS[1] only routes the script to the bucket's slot (Redis Cluster).
+                route = [self._keys.queue_of_channel(group[0].channel)]
+                still, lost = cast(list[int], self._extend(keys=route, args=args))
+            held, taken = held + int(still), taken + int(lost)
+        return held, taken
 
     def settle(self, reminder_id: str, channel: str, state: State) -> bool:
         """End a reminder without a claim (dismissed, cancelled, done elsewhere)."""
@@ -141,23 +153,30 @@ class ReminderStore:
 
     # --- reads ---------------------------------------------------------------------------------
 
-    def get(self, reminder_id: str) -> Reminder | None:
+    def get(self, reminder_id: str, channel: str = "") -> Reminder | None:
+        """A reminder of ``channel``: in a Redis Cluster it is kept beside its channel's keys, so every
+        caller in the bot names the channel (outside a cluster it may be left out)."""
         with translated("load reminder"):
-            data = cast(dict[str, str], self._r.hgetall(self._keys.reminder(reminder_id)))
+            data = cast(dict[str, str], self._r.hgetall(self._keys.reminder(reminder_id, channel)))
         return Reminder.from_fields(data) if data else None
 
     def of_channel(self, channel: str) -> list[Reminder]:
         """The channel's listed reminders (scheduled, being posted, posted and waiting, failed), by due time."""
         with translated("list reminders"):
-            rows = cast(list[Any], self._list(keys=[self._keys.channel_reminders(channel)], args=[self._prefix()]))
+            prefix = self._keys.reminder("", channel)
+            rows = cast(list[Any], self._list(keys=[self._keys.channel_reminders(channel)], args=[prefix]))
         return sorted((Reminder.from_fields(_pairs(row)) for row in rows), key=lambda r: r.due)
 
     def pending(self, queue: str) -> int:
         with translated("count reminders"):
-            return int(self._r.zcard(self._keys.reminder_queue(queue)))
+            return sum(int(self._r.zcard(self._keys.reminder_queue(queue, b))) for b in self._keys.buckets)
 
-    def _prefix(self) -> str:
-        return self._keys.reminder("")
+
+def _by_bucket(keys: Keys, reminders: Sequence[Reminder]) -> dict[int, list[Reminder]]:
+    groups: dict[int, list[Reminder]] = {}
+    for reminder in reminders:
+        groups.setdefault(keys.bucket_of_channel(reminder.channel), []).append(reminder)
+    return groups
 
 
 def _pairs(flat: Sequence[str]) -> dict[str, str]:

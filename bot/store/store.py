@@ -14,7 +14,8 @@ Keys (``p`` = SMC_REDIS_PREFIX)::
 
 Every public call is one round trip: the multi-step ones are Lua scripts (EVALSHA). Scripts that
 follow the channel pointer (create, load_running, history) touch a session key that is computed
-in the script, so this layout is meant for a single Redis server, not a cluster.
+in the script; in a Redis Cluster it shares the channel's hash slot (bot.store.keys: buckets), so
+every script stays within one slot.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 import redis
+from redis.cluster import RedisCluster
 from redis.commands.core import Script
 
 from bot.core.reminders import Reminder, State
@@ -96,7 +98,7 @@ class Store:
         if not client.get_encoder().decode_responses:
             raise StoreError("Store needs a redis client created with decode_responses=True")
         self._r = client
-        self._keys = Keys(prefix)
+        self._keys = Keys(prefix, cluster=isinstance(client, RedisCluster))
         self._secret: bytes | None = None
         self._ttl = int(session_ttl)
         self._history_ttl = max(0, int(history_ttl))
@@ -130,6 +132,10 @@ class Store:
 
     def _session_key(self, session_id: str) -> str:
         return self._keys.session(session_id)
+
+    def _sessions_of(self, channel: str) -> str:
+        """The prefix the scripts append a session id of ``channel`` to."""
+        return self._keys.session("", self._keys.bucket_of_channel(channel))
 
     def _pointer_key(self, channel: str) -> str:
         return self._keys.running(channel)
@@ -190,7 +196,7 @@ class Store:
                     self._session_key(record.id),
                     *self.privacy.index_keys(record.meta.channel),
                 ],
-                args=[record.id, self._ttl, self._session_key(""), *_flatten(record.to_fields())],
+                args=[record.id, self._ttl, self._sessions_of(record.meta.channel), *_flatten(record.to_fields())],
             )
         return self._new_result(reply, record)
 
@@ -207,7 +213,7 @@ class Store:
                     old_session_id,
                     record.id,
                     self._ttl,
-                    self._session_key(""),
+                    self._sessions_of(record.meta.channel),
                     *_flatten(record.to_fields()),
                 ],
             )
@@ -221,7 +227,7 @@ class Store:
 
     def load_running(self, channel: str) -> SessionRecord | None:
         with _translated("load_running"):
-            flat = self._load_running(keys=[self._pointer_key(channel)], args=[self._session_key("")])
+            flat = self._load_running(keys=[self._pointer_key(channel)], args=[self._sessions_of(channel)])
         return _record(flat, f"running in {channel}")
 
     def record_answer(
@@ -336,7 +342,7 @@ class Store:
             return []
         with _translated("history"):
             rows = self._history(
-                keys=[self._history_key(channel)], args=[int(limit), self._session_key(""), max(0, int(offset))]
+                keys=[self._history_key(channel)], args=[int(limit), self._sessions_of(channel), max(0, int(offset))]
             )
         return [rec for row in rows if (rec := _record(row, f"in the history of {channel}")) is not None]
 
@@ -368,7 +374,7 @@ class Store:
         """True the first time ``key`` is claimed (across processes and restarts), False for a repeat.
         With ``channel`` (str(ChannelKey)) the mark is listed with that channel's, for ``purge``."""
         with _translated("claim_once"):
-            mark = self._keys.once(key, self._once_secret())
+            mark = self._keys.once(key, self._once_secret(), channel)
             if channel is None:
                 return bool(self._r.set(mark, "1", nx=True, ex=int(ttl_seconds)))
             marks = self._keys.channel_marks(channel)
@@ -381,7 +387,7 @@ class Store:
         time instead of waiting; a refused claim does not extend the window. The mark expires on its own
         well after any window (Redis time), only to clean up. ``channel``: as in :meth:`claim_once`."""
         with _translated("claim_window"):
-            mark = self._keys.claim_window(key, self._once_secret())
+            mark = self._keys.claim_window(key, self._once_secret(), channel)
             ttl = 60 + int(seconds * 10)
             keys = [mark] if channel is None else [mark, self._keys.channel_marks(channel)]
             return bool(self._claim_window(keys=keys, args=[repr(float(now)), float(seconds), ttl]))

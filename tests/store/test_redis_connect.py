@@ -187,10 +187,11 @@ def test_a_sentinel_url_is_refused_with_the_settings_to_use(scheme: str) -> None
     assert "secret" not in message
 
 
-def test_cluster_mode_is_refused_for_now() -> None:
-    settings = load_settings({"SMC_REDIS_MODE": "cluster", "REDIS_URL": "redis://127.0.0.1:7000/0"})
-    with pytest.raises(ConfigError, match="SMC_REDIS_MODE=cluster is not supported yet: "):
-        build_store(settings)
+def test_cluster_mode_needs_a_node_url() -> None:
+    with pytest.raises(ConfigError, match="SMC_REDIS_MODE=cluster needs REDIS_URL"):
+        build_store(load_settings({"SMC_REDIS_MODE": "cluster"}))
+    with pytest.raises(ConfigError, match="redis:// or rediss://"):
+        build_store(load_settings({"SMC_REDIS_MODE": "cluster", "REDIS_URL": "unix:///tmp/redis.sock"}))
 
 
 def test_standalone_is_the_default_and_needs_redis_url() -> None:

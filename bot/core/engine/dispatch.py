@@ -82,9 +82,10 @@ def _create(ctx: Context, event: Event, old: SessionRecord | None) -> CreateChec
     lens = ctx.lens(language)
     now = ctx.now.timestamp()
     anonymous = event.anonymous or (old.meta.anonymous if old else False)
+    channel = ctx.channel or (old.meta.channel if old else "")
     meta = SessionMeta(
-        id=ctx.new_id(),
-        channel=ctx.channel or (old.meta.channel if old else ""),
+        id=ctx.new_id(channel),
+        channel=channel,
         dialogue=ctx.dialogue.id,
         language=lens.language,
         facilitator="",

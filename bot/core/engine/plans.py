@@ -12,7 +12,7 @@ from bot.core.dialogue.flow import Flow
 from bot.core.dialogue.load import Dialogue
 from bot.core.messages import Audience, Event, Message, Notice, Tone
 from bot.core.reminders import Reminder
-from bot.core.session import Answer, Note, SessionRecord, user_key
+from bot.core.session import Answer, Note, SessionRecord, new_session_id, user_key
 from bot.core.views import Lens
 
 SYSTEM_USER = "__system__"
@@ -34,7 +34,7 @@ class Context:
     zone: tzinfo = UTC  # SMC_TIMEZONE: where "on 2027-06-01" and "09:00" are
     nudge_after: float = 2 * 86400.0  # SMC_NUDGE_AFTER, seconds a question stays open before its nudge
     summary_grace: float = 120.0  # seconds the inline summary post has before the durable outbox takes over
-    new_id: Callable[[], str] = field(default=lambda: secrets.token_hex(6))
+    new_id: Callable[[str], str] = new_session_id  # the channel's byte first (bot.core.session)
     new_salt: Callable[[], str] = field(default=lambda: secrets.token_hex(16))
 
     def lens(self, language: str | None) -> Lens:
