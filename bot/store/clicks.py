@@ -101,9 +101,11 @@ class Clicks:
         secret = self._secret()
         # A key that is not used still has to be named; these never exist.
         channel = delivery.channel
-        mark = self._keys.once(delivery.mark if delivery.mark else "-", secret if delivery.mark else b"-", channel)
-        guard = self._keys.claim_window(
-            delivery.guard if delivery.guard else "-", secret if delivery.guard else b"-", channel
+        mark = self._keys.once(delivery.mark, secret, channel) if delivery.mark else self._keys.once("-", b"-", channel)
+        guard = (
+            self._keys.claim_window(delivery.guard, secret, channel)
+            if delivery.guard
+            else self._keys.claim_window("-", b"-", channel)
         )
         return [mark, self._keys.channel_marks(delivery.channel), guard]
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from bot.core.session import channel_byte
 
 CLUSTER_BUCKETS = 16
-# Tag i hashes into slots [i * 1024, (i + 1) * 1024): tests/store/test_keys.py checks it.
+# Tag i hashes into slots [i * 1024, (i + 1) * 1024): tests/store/test_cluster_store.py checks it.
 BUCKET_TAGS = (
     *("03", "122", "212", "311", "461", "562", "60", "742"),
     *("843", "940", "a21", "b60", "c13", "d13", "e61", "f20"),
@@ -103,7 +103,10 @@ class Keys:
         """The lock and the dirty flag of one coalescing window (live tally edits); a check's tally
         window (:func:`tally_window`) lives beside the check."""
         kind, _, rest = name.partition(":")
-        base = self._of_session(rest.partition(":")[0], None) if kind == "tally" else self.prefix
+        if kind == "tally":
+            base = self._of_session(rest.partition(":")[0], None)
+        else:  # any other window: its two keys share the slot of its name
+            base = f"{self.prefix}:{{{name}}}" if self.cluster else self.prefix
         return f"{base}:lock:{name}", f"{base}:dirty:{name}"
 
     # --- reminders (bot.store.reminders) ----------------------------------------------------------

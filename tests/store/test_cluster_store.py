@@ -69,6 +69,7 @@ def test_the_bucket_tags_spread_over_the_slots_and_a_channels_keys_share_one() -
         )
     }
     assert len(same) == 1
+    assert len({key_slot(k.encode()) for k in keys.window("other")}) == 1
     # outside a cluster the names are those the bot always used
     plain = Keys("smc")
     assert (plain.session("s1"), plain.running(channel), plain.reminder_queue("slack")) == (
