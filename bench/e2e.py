@@ -6,13 +6,15 @@ Mattermost (tests/fakes, in a child process of their own, so they do not share t
 one ``socialmedia-check serve`` with Slack and Mattermost configured; and three baselines, each a
 process of its own:
 
-- ``bolt-ack``: a slack_bolt App whose action listener only acks, configured as the bot's
-  (``process_before_response=False``, a listener pool) and served by the bot's own web server
-  (bot.runtime.web: Flask + waitress, 16 threads). What a Slack click costs without the bot's work.
-- ``empty``: the same web server answering ``{}`` to every POST: what a Mattermost action costs
-  without the bot's work (Mattermost waits for the response, so the bot answers after recording).
-- ``bolt-min``: the minimal bolt app (slack_bolt's own development server): the start-up and idle
-  memory the issue measures the bot against.
+- ``bolt-ack``: a slack_bolt App whose action listener only acks, as the issue measured it
+  (``process_before_response=False``, bolt's listener pool, whose request thread polls for the ack
+  every 10 ms) and served by the bot's own web server (bot.runtime.web: waitress, 16 threads). The
+  bot runs its listeners inline instead (they ack, then hand the work to a pool: no poll).
+- ``empty``: a Flask view answering ``{}`` to every POST, on the same waitress server: the baseline
+  the issue names for a Mattermost action (Mattermost waits for the response, so the bot answers
+  after recording). The bot itself no longer uses Flask (bot.runtime.wsgi).
+- ``bolt-min``: the minimal bolt app (slack_bolt's own development server), importing nothing of
+  the bot: the start-up and idle memory the issue measures the bot against.
 
 Phases (``--seconds`` each; 8 clients on kept-alive connections, closed loop):
 
@@ -84,10 +86,7 @@ def child_fakes() -> int:
 
 
 def child_server(kind: str, slack_url: str) -> int:
-    from bot.runtime.http_types import HttpResponse, Route
-    from bot.runtime.web import WebServer, create_web_app
-
-    if kind == "bolt-min":
+    if kind == "bolt-min":  # imports nothing of the bot: its start-up and memory are bolt's alone
         from slack_bolt import App
 
         app = App(signing_secret=SLACK_SECRET, **_bolt_client(slack_url))
@@ -100,6 +99,9 @@ def child_server(kind: str, slack_url: str) -> int:
         print(json.dumps({"url": f"http://127.0.0.1:{port}"}), flush=True)
         app.start(port=port, path="/slack/events")
         return 0
+    from bot.runtime.http_types import HttpResponse, Route
+    from bot.runtime.web import WebServer, create_web_app
+
     routes: list[Route]
     if kind == "bolt-ack":
         import re
@@ -125,9 +127,14 @@ def child_server(kind: str, slack_url: str) -> int:
             return HttpResponse(response.status, (response.body or "").encode(), {})
 
         routes = [Route("/slack/events", ("POST",), events)]
-    else:
-        routes = [Route("/empty", ("POST",), lambda request: HttpResponse.json(200, {}))]
-    server = WebServer(create_web_app(routes, ready=lambda: True), "127.0.0.1", 0).start()
+        app: Any = create_web_app(routes, ready=lambda: True)
+    else:  # the issue's baseline: a Flask view answering {}, served by waitress
+        from flask import Flask, Response
+
+        app = Flask("empty")
+        app.add_url_rule("/healthz", "healthz", lambda: Response('{"status":"ok"}', mimetype="application/json"))
+        app.add_url_rule("/empty", "empty", lambda: Response("{}", mimetype="application/json"), methods=["POST"])
+    server = WebServer(app, "127.0.0.1", 0).start()
     print(json.dumps({"url": server.url}), flush=True)
     sys.stdin.read()
     server.stop()
@@ -479,7 +486,13 @@ def clicks(
 
 
 def run(args: argparse.Namespace) -> int:
+    import compileall
+
     from bot.runtime.redis_server import RedisProcess
+
+    # The bot's modules compiled, as an installed package's are (pip and the image compile them): an
+    # editable checkout under PYTHONDONTWRITEBYTECODE would otherwise compile them at every start.
+    compileall.compile_dir(ROOT / "bot", quiet=1)
 
     work = Path(tempfile.mkdtemp(prefix="smc-e2e-"))
     log = work / "bench.log"

@@ -9,6 +9,7 @@ All of it within one grace period (``SMC_SHUTDOWN_GRACE``).
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -141,6 +142,9 @@ class App:
         except BaseException:
             self._unwind(time.monotonic() + self.settings.shutdown_grace.total_seconds())
             raise
+        # What start-up built lives as long as the process: out of the collector's sight, a full
+        # collection under load walks only what requests create (shorter pauses, the p99 of #13).
+        gc.freeze()
 
     def stop(self, grace: float | None = None) -> bool:
         """Drain and take everything down, bounded by ``grace`` seconds (default SMC_SHUTDOWN_GRACE).

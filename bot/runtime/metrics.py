@@ -128,6 +128,7 @@ class Prometheus(Metrics):
         self._redis_seconds = Histogram(
             "smc_redis_seconds", "Seconds per store call (a round trip).", ["action"], buckets=REDIS_BUCKETS, registry=r
         )
+        self._redis_timers: dict[str, Histogram] = {}  # by action: a fixed set, named in the store's code
         self._redis_errors = Counter(
             "smc_redis_errors_total", "Store calls that failed: unreachable or refused.", ["action", "kind"], registry=r
         )
@@ -165,7 +166,10 @@ class Prometheus(Metrics):
 
     def redis_call(self, action: str, seconds: float, error: str | None) -> None:
         label = action.replace(" ", "_")
-        self._redis_seconds.labels(label).observe(seconds)
+        timer = self._redis_timers.get(label)
+        if timer is None:  # one child per action, looked up once: this runs on every Redis call
+            timer = self._redis_timers.setdefault(label, self._redis_seconds.labels(label))
+        timer.observe(seconds)
         if error is not None:
             self._redis_errors.labels(label, error).inc()
 

@@ -1,7 +1,8 @@
 """The one HTTP server: every enabled adapter's routes, plus /healthz, /readyz and /metrics.
 
-Flask routes the requests; waitress serves them (multi-threaded, production-grade, pure Python).
-Adapters never see Flask: they get a neutral HttpRequest and return an HttpResponse.
+waitress serves (multi-threaded, production-grade, pure Python) the WSGI application of
+:mod:`bot.runtime.wsgi`, which routes the requests; adapters get a neutral HttpRequest and return an
+HttpResponse.
 
 :class:`WebServer` is the one server of both ``serve`` and ``socket``. Waitress has no graceful stop,
 so the server puts a gate in front of the application: :meth:`WebServer.drain` makes every new
@@ -12,90 +13,19 @@ waitress's own loop thread, letting finished responses flush first.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from flask import Flask, Response, request
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
-from werkzeug.exceptions import HTTPException
 
-from bot.runtime.http_types import HttpRequest, Route
-from bot.runtime.metrics import NO_METRICS, Metrics
+from bot.runtime.wsgi import HEALTH_PATH, StartResponse, Wsgi
+from bot.runtime.wsgi import create_web_app as create_web_app
 
 log = logging.getLogger(__name__)
-
-MAX_BODY = 1024 * 1024  # Slack and Mattermost payloads are far smaller
-HEALTH_PATH = "/healthz"
-READY_PATH = "/readyz"
-METRICS_PATH = "/metrics"
-
-StartResponse = Callable[..., Any]
-Wsgi = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-
-
-def create_web_app(routes: Iterable[Route], ready: Callable[[], bool], metrics: Metrics = NO_METRICS) -> Flask:
-    app = Flask("socialmedia-check")
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
-    metrics.watch_readiness(ready)  # smc_ready: what /readyz says, asked at every scrape
-
-    @app.get(HEALTH_PATH)
-    def healthz() -> Response:
-        return Response('{"status":"ok"}', 200, mimetype="application/json")
-
-    @app.get(READY_PATH)
-    def readyz() -> Response:
-        try:
-            ok = ready()
-        except Exception:  # readiness must answer, whatever the store raises
-            log.exception("readiness check failed")
-            ok = False
-        if ok:
-            return Response('{"status":"ready"}', 200, mimetype="application/json")
-        return Response('{"status":"unavailable","redis":"unreachable"}', 503, mimetype="application/json")
-
-    @app.get(METRICS_PATH)
-    def metrics_text() -> Response:  # Prometheus's text format (bot.runtime.metrics)
-        body, content_type = metrics.exposition()
-        return Response(body, 200, content_type=content_type)
-
-    for route in routes:
-        app.add_url_rule(route.path, endpoint=route.path, view_func=_view(route), methods=list(route.methods))
-    _json_errors(app)
-    return app
-
-
-def _json_errors(app: Flask) -> None:
-    """Every error is a small JSON body: never Flask's HTML page, never a traceback."""
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Response:
-        code = exc.code or 500
-        return Response(json.dumps({"error": exc.name, "status": code}), code, mimetype="application/json")
-
-    @app.errorhandler(Exception)
-    def unexpected(exc: Exception) -> Response:
-        log.error("unhandled error serving %s %s", request.method, request.path, exc_info=exc)
-        return Response('{"error":"Internal Server Error","status":500}', 500, mimetype="application/json")
-
-
-def _view(route: Route) -> Callable[[], Response]:
-    def view() -> Response:
-        incoming = HttpRequest(
-            method=request.method,
-            path=request.path,
-            body=request.get_data(cache=False),
-            headers={k.lower(): v for k, v in request.headers.items()},
-            query=dict(request.args.items()),
-        )
-        reply = route.handler(incoming)
-        return Response(reply.body, reply.status, headers=dict(reply.headers))
-
-    return view
 
 
 class _Gate:
@@ -247,5 +177,5 @@ class WebServer:
 ServerHandle = WebServer
 
 
-def serve_in_thread(app: Flask, host: str = "127.0.0.1", port: int = 0, threads: int = 8) -> WebServer:
+def serve_in_thread(app: Wsgi, host: str = "127.0.0.1", port: int = 0, threads: int = 8) -> WebServer:
     return WebServer(app, host, port, threads).start()

@@ -7,8 +7,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from types import TracebackType
 
 import redis
 
@@ -32,22 +32,32 @@ def observe(observer: StoreObserver) -> Callable[[], None]:
     return stop
 
 
-@contextmanager
-def translated(action: str) -> Iterator[None]:
-    """Run a Redis call; a connection failure or a refusal becomes a StoreError naming ``action``."""
-    observers = _observers
-    started = time.perf_counter() if observers else 0.0
-    error: str | None = None
-    try:
-        yield
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        error = "unreachable"
-        raise StoreError(f"Redis is unreachable ({action}): {exc}") from exc
-    except redis.RedisError as exc:
-        error = "refused"
-        raise StoreError(f"Redis refused {action}: {exc}") from exc
-    finally:
-        if observers:
-            seconds = time.perf_counter() - started
-            for observer in observers:
-                observer(action, seconds, error)
+class translated:  # noqa: N801  (used as ``with translated("load"):``, like a function)
+    """Run a Redis call; a connection failure or a refusal becomes a StoreError naming ``action``.
+
+    A class rather than a generator context manager: it wraps every Redis call of every click, and
+    a generator's set-up per call was a measurable part of one (issue #13)."""
+
+    __slots__ = ("_action", "_observers", "_started")
+
+    def __init__(self, action: str) -> None:
+        self._action = action
+
+    def __enter__(self) -> None:
+        self._observers = _observers
+        self._started = time.perf_counter() if self._observers else 0.0
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        error: str | None = None
+        if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+            error = "unreachable"
+        elif isinstance(exc, redis.RedisError):
+            error = "refused"
+        if self._observers:
+            seconds = time.perf_counter() - self._started
+            for observer in self._observers:
+                observer(self._action, seconds, error)
+        if error == "unreachable":
+            raise StoreError(f"Redis is unreachable ({self._action}): {exc}") from exc
+        if error == "refused":
+            raise StoreError(f"Redis refused {self._action}: {exc}") from exc

@@ -50,6 +50,7 @@ from tests.fakes.slack_api import TEAM_ID, FakeSlackApi
 from tests.fakes.slack_signing import SlackSender
 from tests.runtime.promtool import promtool
 from tests.runtime.slack_walk import wait_for, walk_check
+from tests.runtime.wsgi_client import call
 from tests.team import Team
 from tests.test_followups import DIALOGUE, NUDGE_AFTER, Clock, Posts
 
@@ -229,7 +230,7 @@ def test_reminders_fired_late_posted_retried_and_failed_with_their_lag(store: St
     clock.move(seconds=60)
     posts.fail.append("refused by the platform (Slack chat.postMessage failed: channel_not_found)")
     assert scheduler.tick() == 1  # a minute after its due time (a retry keeps it), and refused for good
-    samples = parse(create_web_app([], lambda: True, metrics).test_client().get("/metrics").get_data(as_text=True))
+    samples = parse(call(create_web_app([], lambda: True, metrics), "GET", "/metrics").text())
 
     assert value(samples, "smc_reminders_fired_total", kind="nudge") == 3
     assert value(samples, "smc_reminders_late_total", kind="nudge") == 1
@@ -304,7 +305,7 @@ def test_the_default_counts_nothing_and_costs_no_registry() -> None:
     metrics.check_started("slack")
     metrics.platform_call("slack", "post", "ok", 0.1)
     assert metrics.exposition()[0] == b""
-    reply = create_web_app([], lambda: True).test_client().get("/metrics")
+    reply = call(create_web_app([], lambda: True), "GET", "/metrics")
     assert reply.status_code == 200 and reply.data == b""
 
 

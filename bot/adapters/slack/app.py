@@ -1,10 +1,13 @@
 """The Slack adapter: slash command, buttons and modals in; Block Kit messages, modals and a chart out.
 
 Inbound traffic arrives either over HTTP (``POST /slack/events``, served by :mod:`bot.runtime.web`;
-bolt verifies the signature and answers 401 to forged or stale requests) or over Socket Mode (bolt's
+:func:`bot.adapters.slack.guard.screen_http` verifies the signature, answering 401 to forged or stale
+requests, and parses the body once for bolt) or over Socket Mode (bolt's
 ``SocketModeHandler`` with the SDK's built-in WebSocket client). Either way bolt dispatches to the
-listeners below, which ``ack()`` at once and do the work after the acknowledgement
-(``process_before_response=False``).
+listeners below. They run in the dispatching thread (:class:`~bot.adapters.slack.payload.InlineExecutor`),
+``ack()`` at once and hand the work to the adapter's own pool of ``LISTENER_THREADS``, so the
+acknowledgement goes back before the work is done; a modal submission is the exception, since its
+ack carries the validation errors.
 
 A check lives in a thread under one header message in the channel; every question is one message in
 that thread. Everything goes out through :class:`bot.adapters.outbox.Outbox` (ordered per channel,
@@ -16,17 +19,16 @@ deliveries are dropped with ``store.claim_once`` on Slack's own unique ids (slas
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from slack_bolt import Ack, App, BoltRequest, Respond
+from slack_bolt import Ack, App, Respond
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -38,6 +40,7 @@ from bot.adapters.slack.context import Where, polite
 from bot.adapters.slack.names import AuthorNames, DisplayNames, lookup_client
 from bot.adapters.slack.outbound import SlackCallError as SlackCallError
 from bot.adapters.slack.outbound import SlackOutbound, web_client
+from bot.adapters.slack.payload import InlineExecutor, digest, numbers, team_of, user_name_of
 from bot.adapters.slack.retry import Sleep
 from bot.config import Settings
 from bot.core.messages import (
@@ -49,7 +52,6 @@ from bot.core.messages import (
     Tone,
     session_of,
 )
-from bot.core.numbers import parse_number
 from bot.errors import ConfigError, PlatformError
 from bot.ports import AdapterStore, ChatService, Delivery
 from bot.runtime.http_types import HttpRequest, HttpResponse, Route
@@ -96,13 +98,17 @@ class SlackAdapter:
         self._executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack")
         try:
             self.app = App(
+                name="socialmedia-check",  # bolt reads the caller's file name off the stack otherwise
                 client=self.client,
                 signing_secret=settings.slack_signing_secret or "",
                 process_before_response=False,
-                listener_executor=self._executor,
+                # The listeners ack, then hand their work to self._executor: run inline, bolt returns
+                # the ack at once instead of polling for it every 10 ms from the request thread.
+                listener_executor=InlineExecutor(),
                 logger=logging.getLogger("bot.adapters.slack.app.bolt"),
-                # Socket-Mode-only installs have no signing secret; HTTP is then not served at all.
-                request_verification_enabled=bool(settings.slack_signing_secret),
+                # guard.screen_http verifies every HTTP request before bolt sees it (401 when forged),
+                # Socket Mode needs no signature, and HTTP is not served without a signing secret.
+                request_verification_enabled=False,
             )
         except (SlackApiError, SlackClientError) as exc:  # auth.test at start-up: a bad token fails fast
             self._executor.shutdown(wait=False)
@@ -132,15 +138,11 @@ class SlackAdapter:
         return [Route(EVENTS_PATH, ("POST",), self.handle_http)]
 
     def handle_http(self, request: HttpRequest) -> HttpResponse:
-        if (refused := guard.screen_http(request, self._settings.slack_signing_secret or "")) is not None:
-            return refused
+        screened = guard.screen_http(request, self._settings.slack_signing_secret or "")
+        if isinstance(screened, HttpResponse):
+            return screened
         try:
-            bolt_request = BoltRequest(
-                body=request.body.decode("utf-8", errors="replace"),
-                query=dict(request.query),
-                headers=dict(request.headers),
-            )
-            response = self.app.dispatch(bolt_request)
+            response = self.app.dispatch(screened)
         except Exception:  # a signed body of a shape the guard did not foresee: ack, never a 5xx
             log.exception("could not dispatch a signed Slack request; acknowledged and dropped")
             return HttpResponse(200)
@@ -204,39 +206,35 @@ class SlackAdapter:
     def _on_command(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         where = Where(
-            team=_team(body),
+            team=team_of(body),
             channel=str(body.get("channel_id", "")),
             user=str(body.get("user_id", "")),
             respond=respond,
         )
-        if not self._first(f"cmd:{where.team}:{body.get('trigger_id') or _digest(body)}", where.key):
-            return
-        self._guarded(
-            where,
-            lambda: self._service.handle_command(
-                where.key,
-                str(body.get("text", "")),
-                where.user,
-                self.names.for_command(where, str(body.get("user_name", "")), str(body.get("text", ""))),
-            ),
-        )
+        self._later(where, lambda: self._command(where, body))
+
+    def _command(self, where: Where, body: dict[str, Any]) -> list[Message]:
+        if not self._first(f"cmd:{where.team}:{body.get('trigger_id') or digest(body)}", where.key):
+            return []
+        name = self.names.for_command(where, str(body.get("user_name", "")), str(body.get("text", "")))
+        return self._service.handle_command(where.key, str(body.get("text", "")), where.user, name)
 
     def _on_action(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
         container = body.get("container") or {}
         message = body.get("message") or {}
         where = Where(
-            team=_team(body),
+            team=team_of(body),
             channel=str((body.get("channel") or {}).get("id") or container.get("channel_id") or ""),
             user=str((body.get("user") or {}).get("id", "")),
             thread_ts=container.get("thread_ts") or message.get("thread_ts"),
             respond=respond,
         )
         action_id = str(action.get("action_id", ""))
-        unique = action.get("action_ts") or body.get("trigger_id") or _digest(body)
+        unique = action.get("action_ts") or body.get("trigger_id") or digest(body)
         mark = f"act:{where.team}:{where.user}:{action_id}:{unique}"
-        user_name = _user_name(body)
-        self._guarded(where, lambda: self._act(where, body, action, action_id, user_name, mark))
+        user_name = user_name_of(body)
+        self._later(where, lambda: self._act(where, body, action, action_id, user_name, mark))
 
     def _act(
         self, where: Where, body: dict[str, Any], action: dict[str, Any], action_id: str, user_name: str, mark: str
@@ -267,7 +265,7 @@ class SlackAdapter:
             event = replace(base, choices=(ref.number,))
         elif action_id == sb.SELECT:
             chosen = (action.get("selected_option") or {}).get("value", "")
-            event = replace(base, choices=_numbers([chosen]))
+            event = replace(base, choices=numbers([chosen]))
         elif action_id.startswith(sb.TOGGLE + ":"):
             # A double click must not undo itself: one toggle per user and option within a moment.
             guard_key = f"slack:toggle:{where.user}:{ref.session_id}:{ref.question_id}:{ref.number}"
@@ -276,7 +274,7 @@ class SlackAdapter:
         elif action_id == sb.MULTI:
             # A multi-select (more than 10 options) reports the user's whole selection: replace.
             chosen = [o.get("value", "") for o in action.get("selected_options") or []]
-            event = replace(base, choices=_numbers(chosen), toggle=False)
+            event = replace(base, choices=numbers(chosen), toggle=False)
         elif action_id in sb.FACILITATOR_ACTIONS:
             event = replace(base, kind=sb.FACILITATOR_ACTIONS[action_id])
         elif action_id.startswith(sb.NOTICE_ACTION + ":"):
@@ -321,7 +319,7 @@ class SlackAdapter:
             return
         values = ((view.get("state") or {}).get("values") or {}).get(sb.INPUT_BLOCK) or {}
         text = str((values.get(sb.INPUT_ACTION) or {}).get("value") or "").strip()
-        where = Where(team=_team(body), channel=ref.channel, user=user, session_id=ref.session_id)
+        where = Where(team=team_of(body), channel=ref.channel, user=user, session_id=ref.session_id)
         where.thread_ts = self._ref(ref.session_id, "header")
         if len(text) > self._max_text:
             card = self._service.question_card(ref.session_id, ref.question_id)
@@ -339,7 +337,7 @@ class SlackAdapter:
         event = Event(
             kind,
             user=user,
-            user_name=self.names.cached(where, _user_name(body)),
+            user_name=self.names.cached(where, user_name_of(body)),
             text=text,
             question_id=ref.question_id or None,
             session_id=ref.session_id,
@@ -372,6 +370,13 @@ class SlackAdapter:
             log.info("dropping a repeated Slack delivery (%s)", key)
             self._metrics.duplicate_dropped("slack", "delivery")
         return first
+
+    def _later(self, where: Where, work: Callable[[], list[Message]]) -> None:
+        """Run ``work`` on the adapter's pool, after the ack went back."""
+        try:
+            self._executor.submit(self._guarded, where, work)
+        except RuntimeError:  # the pool is shut down: close() runs, the web server drained before it
+            log.error("a Slack request in %s arrived while shutting down and was not run", where.key)
 
     def _guarded(self, where: Where, work: Callable[[], list[Message]]) -> None:
         try:
@@ -424,24 +429,3 @@ def _log_refused(why: str) -> None:
         log.info("dropping a double click on a multi-choice option")
     else:
         log.info("dropping a repeated Slack delivery")
-
-
-def _team(body: dict[str, Any]) -> str:
-    team = body.get("team")
-    if isinstance(team, dict) and team.get("id"):
-        return str(team["id"])
-    user = body.get("user")
-    return str(body.get("team_id") or (user.get("team_id") if isinstance(user, dict) else "") or "")
-
-
-def _user_name(body: dict[str, Any]) -> str:
-    user = body.get("user") or {}
-    return str(user.get("name") or user.get("username") or user.get("id") or "")
-
-
-def _numbers(values: Iterable[str]) -> tuple[int, ...]:
-    return tuple(sorted({n for v in values if (n := parse_number(str(v))) is not None}))
-
-
-def _digest(body: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:32]

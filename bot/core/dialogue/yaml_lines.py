@@ -7,6 +7,10 @@ from typing import Any
 
 import yaml
 
+# libyaml's parser when PyYAML has it (every wheel does): the pure-Python one took most of the
+# process's start-up. Both keep each node's line.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 Loc = tuple[str | int, ...]
 
 
@@ -17,13 +21,16 @@ class YamlDocument:
         self.path = path
         self.lines: dict[Loc, int] = {}
         text = path.read_text(encoding="utf-8")
-        try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            self.data: Any = yaml.safe_load(text)
+        loader = _Loader(text)
+        try:  # one parse: the nodes (with their lines), then the data built from them
+            node = loader.get_single_node()
+            self.data: Any = loader.construct_document(node) if node is not None else None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f":{mark.line + 1}" if mark is not None else ""
             raise ValueError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        finally:
+            loader.dispose()
         if node is not None:
             self._index(node, ())
 
