@@ -5,7 +5,7 @@ The REST client is :mod:`bot.adapters.mattermost.api` (the only importer of ``ma
 Requests from Mattermost
     ``POST /mattermost/command``  custom slash command (form-encoded, token checked in constant time)
     ``POST /mattermost/actions``  button clicks (``context`` signed by us) and dialog submissions
-                                  (``state`` signed by us), both JSON
+                                  (``state`` signed by us, :mod:`bot.adapters.mattermost.dialogs`), both JSON
 
 Each request is answered at once: the engine runs in the request thread (Redis round trips only)
 and the caller's own ephemeral notices go back in the HTTP response, which needs no extra
@@ -16,7 +16,6 @@ permission. Everything else goes through :class:`bot.adapters.outbox.Outbox` (RE
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import hmac
 import json
 import logging
@@ -28,8 +27,9 @@ from urllib.parse import parse_qs
 
 from bot.adapters.mattermost import render
 from bot.adapters.mattermost.api import MattermostApi
+from bot.adapters.mattermost.dialogs import Dialogs
 from bot.adapters.mattermost.outbound import MattermostOutbound, require_settings
-from bot.adapters.mattermost.signing import ContextSigner, new_nonce
+from bot.adapters.mattermost.signing import ContextSigner, digest
 from bot.adapters.outbox import Outbox, ReplyTo
 from bot.config import Settings
 from bot.core.messages import (
@@ -43,7 +43,7 @@ from bot.core.messages import (
     Tone,
 )
 from bot.core.numbers import is_ascii_number
-from bot.errors import ConfigError, PlatformError, StoreError
+from bot.errors import ConfigError, StoreError
 from bot.ports import AdapterStore, ChatService, Delivery
 from bot.runtime.http_types import HttpRequest, HttpResponse, Route
 from bot.runtime.metrics import NO_METRICS, Metrics
@@ -56,10 +56,6 @@ ACTIONS_PATH = "/mattermost/actions"
 MAX_REQUEST = 64 * 1024
 DOUBLE_CLICK_SECONDS = 2  # the same signed button clicked again by the same user within this counts once
 LOCK_STRIPES = 64  # channel locks, shared by hash: a fixed number however many channels there are
-
-
-def _digest(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
 class MattermostAdapter:
@@ -100,6 +96,19 @@ class MattermostAdapter:
         # after the closing card of the one before). A fixed set of locks striped by channel: bounded,
         # and never one dropped while held. Answers take none (see _run).
         self._locks = tuple(threading.Lock() for _ in range(LOCK_STRIPES))
+        self._dialogs = Dialogs(
+            service=service,
+            store=store,
+            api=api,
+            signer=self._signer,
+            action_url=self.action_url,
+            max_text=settings.max_text,
+            dedup_ttl=self._dedup_ttl,
+            metrics=metrics,
+            lock=self._lock,
+            enqueue=self._enqueue,
+            safe_ui=self._safe_ui,
+        )
 
     # --- HTTP surface ------------------------------------------------------------------------
 
@@ -157,7 +166,7 @@ class MattermostAdapter:
         channel = ChannelKey(PLATFORM, team_id, channel_id)
         trigger = form.get("trigger_id", "")
         try:
-            if trigger and not self._store.claim_once(f"mm:cmd:{_digest(trigger)}", self._dedup_ttl, str(channel)):
+            if trigger and not self._store.claim_once(f"mm:cmd:{digest(trigger)}", self._dedup_ttl, str(channel)):
                 log.info("dropped a repeated delivery of a slash command")
                 self._metrics.duplicate_dropped(PLATFORM, "delivery")
                 return HttpResponse.json(200, {"response_type": "ephemeral", "text": ""})
@@ -205,7 +214,7 @@ class MattermostAdapter:
             return HttpResponse.json(400, {"error": "the body must be a JSON object"})
         try:
             if payload.get("type") == "dialog_submission":
-                return self._dialog_submission(payload)
+                return self._dialogs.submitted(payload)
             return self._button(payload)
         except StoreError as exc:  # the dedup claim before the service: nothing was recorded
             log.error("a Mattermost action was not recorded, the store is unavailable: %s", exc)
@@ -234,13 +243,13 @@ class MattermostAdapter:
         signature = str(payload["context"]["sig"])
         # One click, one effect: a repeated delivery carries the same trigger id; a double click
         # sends the same signed button again within a moment.
-        mark = f"mm:act:{_digest(trigger)}" if trigger else None
+        mark = f"mm:act:{digest(trigger)}" if trigger else None
         action = ctx.get("a", "")
         if action in ("dlganswer", "dlgnote"):  # opens a dialog, records nothing yet
             if mark and not self._store.claim(Delivery(str(channel), mark, self._dedup_ttl)):
                 self._metrics.duplicate_dropped(PLATFORM, "delivery")
                 return HttpResponse.json(200, {})
-            return self._open_dialog(channel, ctx, trigger, user_id, user_name)
+            return self._dialogs.open(channel, ctx, trigger, user_id, user_name)
         event = self._event_of(ctx, user_id, user_name)
         if event is None:
             return self._refuse_forged(payload, "button")
@@ -251,7 +260,7 @@ class MattermostAdapter:
             str(channel),
             mark,
             self._dedup_ttl,
-            guard=f"mm:click:{_digest(user_id, signature)}",
+            guard=f"mm:click:{digest(user_id, signature)}",
             guard_at=self._clock(),
             guard_seconds=DOUBLE_CLICK_SECONDS,
             window_ms=coalescer.ttl_ms if coalescer is not None else 0,
@@ -305,96 +314,6 @@ class MattermostAdapter:
             ]
             self._enqueue(channel, later, user_id)
         return texts
-
-    def _open_dialog(
-        self, channel: ChannelKey, ctx: Mapping[str, str], trigger: str, user_id: str, user_name: str
-    ) -> HttpResponse:
-        session_id, question_id = ctx.get("s", ""), ctx.get("q", "")
-        card = self._service.question_card(session_id, question_id) if session_id and question_id else None
-        if card is None or card.view.closed:
-            ui = card.view.ui if card else self._service.ui(None)
-            return HttpResponse.json(
-                200, render.error_response(render.t(ui, card.view.language if card else None, "stale_button"))
-            )
-        if not trigger:
-            return HttpResponse.json(
-                200, render.error_response(render.t(card.view.ui, card.view.language, "error_generic"))
-            )
-        kind = "answer" if ctx.get("a") == "dlganswer" else "note"
-        state = self._signer.sign_state(
-            a=kind,
-            s=session_id,
-            q=question_id,
-            c=channel.channel,
-            t=channel.team,
-            n=new_nonce(),
-            u=user_id,
-            un=user_name[:200],
-        )
-        build = render.answer_dialog if kind == "answer" else render.note_dialog
-        body = build(card.view, state, self.action_url, self._settings.max_text)
-        try:
-            self._api.open_dialog(trigger, body)
-        except PlatformError:
-            log.exception("could not open the %s dialog", kind)
-            return HttpResponse.json(
-                200, render.error_response(render.t(card.view.ui, card.view.language, "error_generic"))
-            )
-        return HttpResponse.json(200, {})
-
-    def _dialog_submission(self, payload: Mapping[str, Any]) -> HttpResponse:
-        ctx = self._signer.verify_state(payload.get("state"))
-        channel_id, user_id = str(payload.get("channel_id") or ""), str(payload.get("user_id") or "")
-        if (
-            ctx is None
-            or ctx.get("c") != channel_id
-            or ctx.get("a") not in ("answer", "note")
-            or not user_id
-            or ctx.get("u") != user_id
-        ):
-            log.warning("refused a Mattermost dialog submission whose state does not verify")
-            ui = self._safe_ui()
-            return HttpResponse.json(200, {"error": render.t(ui, None, "forged")})
-        if payload.get("cancelled"):
-            return HttpResponse.json(200, {})
-        channel = ChannelKey(PLATFORM, ctx.get("t") or str(payload.get("team_id") or ""), channel_id)
-        submission = payload.get("submission")
-        text = str((submission or {}).get("text") or "").strip() if isinstance(submission, dict) else ""
-        card = self._service.question_card(ctx.get("s", ""), ctx.get("q", ""))
-        ui = card.view.ui if card else self._service.ui(None)
-        language = card.view.language if card else None
-        if not text:
-            return HttpResponse.json(200, {"errors": {"text": render.t(ui, language, "empty_text")}})
-        if len(text) > self._settings.max_text:
-            return HttpResponse.json(
-                200, {"errors": {"text": render.t(ui, language, "too_long", max=self._settings.max_text)}}
-            )
-        submitted = f"mm:dlg:{_digest(ctx.get('n', ''), user_id, text)}"
-        if not self._store.claim_once(submitted, self._dedup_ttl, str(channel)):
-            self._metrics.duplicate_dropped(PLATFORM, "delivery")
-            return HttpResponse.json(200, {})
-        kind = EventKind.ANSWER if ctx["a"] == "answer" else EventKind.NOTE
-        event = Event(
-            kind,
-            user=user_id,
-            user_name=ctx.get("un", ""),
-            text=text,
-            session_id=ctx.get("s") or None,
-            question_id=ctx.get("q") or None,
-            via_button=True,
-        )
-        with self._lock(channel):
-            messages = self._service.handle(channel, event)
-            refusals = [
-                m
-                for m in messages
-                if isinstance(m, Notice) and m.audience is Audience.EPHEMERAL and m.tone in (Tone.REFUSAL, Tone.ERROR)
-            ]
-            later = [m for m in messages if m not in refusals]
-            self._enqueue(channel, later, user_id)
-        if refusals:  # keep the dialog open and say why, in the dialog itself
-            return HttpResponse.json(200, {"error": render.neutralise(" ".join(n.text for n in refusals), 1000)})
-        return HttpResponse.json(200, {})
 
     # --- sending (through the outbox) --------------------------------------------------------
 

@@ -84,3 +84,8 @@ class ContextSigner:
 
 def new_nonce() -> str:
     return secrets.token_hex(8)
+
+
+def digest(*parts: str) -> str:
+    """A short fixed-length key of ``parts`` for a dedup mark (a trigger id, a user and a text …)."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]

@@ -40,7 +40,7 @@ from bot.adapters.slack.context import Where, polite
 from bot.adapters.slack.names import AuthorNames, DisplayNames, lookup_client
 from bot.adapters.slack.outbound import SlackCallError as SlackCallError
 from bot.adapters.slack.outbound import SlackOutbound, web_client
-from bot.adapters.slack.payload import InlineExecutor, digest, numbers, team_of, user_name_of
+from bot.adapters.slack.payload import STALE, InlineExecutor, click_event, digest, team_of, user_name_of
 from bot.adapters.slack.retry import Sleep
 from bot.config import Settings
 from bot.core.messages import (
@@ -260,33 +260,17 @@ class SlackAdapter:
             session_id=ref.session_id or None,
             question_id=ref.question_id or None,
         )
+        event = click_event(base, action_id, action, ref)
+        if event == STALE:
+            return [self._stale(None)] if self._first(mark, where.key) else []
+        if event is None:
+            log.warning("unknown Slack action %s", action_id)
+            return []
         delivery = self._delivery(where, mark)
-        if action_id.startswith(sb.ANSWER + ":"):
-            event = replace(base, choices=(ref.number,))
-        elif action_id == sb.SELECT:
-            chosen = (action.get("selected_option") or {}).get("value", "")
-            event = replace(base, choices=numbers([chosen]))
-        elif action_id.startswith(sb.TOGGLE + ":"):
+        if event.toggle:
             # A double click must not undo itself: one toggle per user and option within a moment.
             guard_key = f"slack:toggle:{where.user}:{ref.session_id}:{ref.question_id}:{ref.number}"
             delivery = replace(delivery, guard=guard_key, guard_at=self._clock(), guard_seconds=TOGGLE_GUARD_SECONDS)
-            event = replace(base, choices=(ref.number,), toggle=True)
-        elif action_id == sb.MULTI:
-            # A multi-select (more than 10 options) reports the user's whole selection: replace.
-            chosen = [o.get("value", "") for o in action.get("selected_options") or []]
-            event = replace(base, choices=numbers(chosen), toggle=False)
-        elif action_id in sb.FACILITATOR_ACTIONS:
-            event = replace(base, kind=sb.FACILITATOR_ACTIONS[action_id])
-        elif action_id.startswith(sb.NOTICE_ACTION + ":"):
-            try:
-                kind = EventKind(ref.kind)
-            except ValueError:
-                return [self._stale(None)] if self._first(mark, where.key) else []
-            confirm = ref.value == "confirm"
-            event = replace(base, kind=kind, confirm=confirm, value="" if confirm else ref.value)
-        else:
-            log.warning("unknown Slack action %s", action_id)
-            return []
         return self._service.handle(where.key, event, delivery)
 
     def _delivery(self, where: Where, mark: str) -> Delivery:

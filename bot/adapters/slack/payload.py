@@ -1,4 +1,4 @@
-"""What a Slack payload says, read defensively: the team, the user's name, chosen numbers, a digest.
+"""What a Slack payload says, read defensively: the team, the user's name, what a click means, a digest.
 
 Also the executor bolt runs listeners with: :class:`InlineExecutor` runs a listener at once in the
 thread that dispatches the request, so a listener that acks and hands its work on returns the ack
@@ -11,8 +11,11 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future
-from typing import Any, ParamSpec, TypeVar
+from dataclasses import replace
+from typing import Any, Final, Literal, ParamSpec, TypeVar
 
+from bot.adapters.slack import blocks as sb
+from bot.core.messages import Event, EventKind
 from bot.core.numbers import parse_number
 
 P = ParamSpec("P")
@@ -29,6 +32,35 @@ class InlineExecutor(Executor):
         except BaseException as exc:  # the future carries it, as a pool's would
             future.set_exception(exc)
         return future
+
+
+STALE: Final = "stale"
+
+
+def click_event(base: Event, action_id: str, action: dict[str, Any], ref: sb.Ref) -> Event | Literal["stale"] | None:
+    """What a click on one of the bot's elements means, as ``base`` (who, which check and question)
+    completed; :data:`STALE` for a notice button of a kind this version does not know, None for an
+    element the bot does not have. A toggle's event has ``toggle`` set."""
+    if action_id.startswith(sb.ANSWER + ":"):
+        return replace(base, choices=(ref.number,))
+    if action_id == sb.SELECT:
+        chosen = (action.get("selected_option") or {}).get("value", "")
+        return replace(base, choices=numbers([chosen]))
+    if action_id.startswith(sb.TOGGLE + ":"):
+        return replace(base, choices=(ref.number,), toggle=True)
+    if action_id == sb.MULTI:  # a multi-select (more than 10 options) reports the whole selection: replace
+        chosen = [o.get("value", "") for o in action.get("selected_options") or []]
+        return replace(base, choices=numbers(chosen), toggle=False)
+    if action_id in sb.FACILITATOR_ACTIONS:
+        return replace(base, kind=sb.FACILITATOR_ACTIONS[action_id])
+    if action_id.startswith(sb.NOTICE_ACTION + ":"):
+        try:
+            kind = EventKind(ref.kind)
+        except ValueError:
+            return STALE
+        confirm = ref.value == "confirm"
+        return replace(base, kind=kind, confirm=confirm, value="" if confirm else ref.value)
+    return None
 
 
 def team_of(body: dict[str, Any]) -> str:
