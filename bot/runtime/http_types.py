@@ -1,4 +1,4 @@
-"""Neutral HTTP values: adapters expose routes with these; bot.runtime.web serves them (Flask + waitress)."""
+"""Neutral HTTP values: adapters expose routes with these; bot.runtime.web serves them (bot.runtime.wsgi routes)."""
 
 from __future__ import annotations
 

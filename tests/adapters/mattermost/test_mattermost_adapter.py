@@ -1,6 +1,6 @@
 """The Mattermost adapter end to end, at the HTTP boundary on both sides.
 
-Requests go over real HTTP into the real server (bot.runtime.web: Flask + waitress) shaped exactly as
+Requests go over real HTTP into the real server (bot.runtime.web and .wsgi) shaped exactly as
 Mattermost sends them (PLATFORMS.md M1 slash command, M2 button click, M3 dialog submission); the
 adapter talks to a fake Mattermost (tests/fakes/mattermost_api.py) that records every call and checks
 it against the API reference. The engine and the Redis store are the real ones. No sleeps: waits are

@@ -1,6 +1,6 @@
 """The Slack adapter end to end over real HTTP.
 
-Signed requests, built the way Slack sends them, go to the real server (bot.runtime.web: Flask + waitress)
+Signed requests, built the way Slack sends them, go to the real server (bot.runtime.web and .wsgi)
 into the real adapter, service, engine and Redis store; the bot's real slack_sdk client talks to a
 fake Slack Web API on 127.0.0.1. Users "click" the buttons the bot actually rendered.
 Nothing in bolt or slack_sdk is patched.
