@@ -28,7 +28,10 @@ Phases (``--seconds`` each; 8 clients on kept-alive connections, closed loop):
    and round robin over all (more than the per-process cache, so each click loads its check);
    the serve process's threads throughout.
 
-    .venv/bin/python bench/e2e.py [--seconds 8] [--clients 8] [--rate 400] [--live 10000]
+    .venv/bin/python bench/e2e.py [--seconds 8] [--clients 8] [--rate 400] [--live 10000] [--runs 1]
+
+With ``--runs N`` it makes N whole runs, each printed, then each ratio's median and range: the
+machine's speed varies from run to run, baselines included, by up to a half on a shared 2-core box.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import http.client
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -153,6 +157,11 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# A figure of one run: its name, the ratio to its baseline, the target, and the figure itself where the
+# target is absolute (Mattermost's answers/s).
+Row = tuple[str, float, str, float | None]
 
 
 # --- processes from the parent ------------------------------------------------------------------------
@@ -485,7 +494,8 @@ def clicks(
 # --- the run --------------------------------------------------------------------------------------------
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> list[Row]:
+    """One whole run (fresh processes); prints its table and returns its (figure, ratio, target) rows."""
     import compileall
 
     from bot.runtime.redis_server import RedisProcess
@@ -550,6 +560,7 @@ def run(args: argparse.Namespace) -> int:
         wait_answers(world, {slack_checks[0][1]: {f"s{u}" for u in range(40)}})
         count = int(args.seconds * 600)
         load, who = clicks(lambda c, u, o: world.slack_click(sender, c, u, o), slack_checks, 40, count, "s")
+        who[slack_checks[0][1]] |= {f"s{u}" for u in range(40)}  # the warm-up's clicks count too
         started = time.perf_counter()
         sampler = ThreadSampler(serve)
         slack = drive(serve.url, load, args.clients)
@@ -642,8 +653,20 @@ def run(args: argparse.Namespace) -> int:
         fakes_popen.stdin.close()
         fakes_popen.wait(30)
         redis_server.stop()
-    report(args, out, log)
-    return 0
+    return report(args, out, log)
+
+
+def summary(runs: list[list[Row]]) -> None:
+    """Each ratio's median and range over the runs: the machine's speed varies from run to run."""
+    print(f"\nratios over {len(runs)} runs: median (lowest–highest)")
+    width = max(len(row[0]) for row in runs[0])
+    for i, (name, _, target, absolute) in enumerate(runs[0]):
+        ratios = sorted(run[i][1] for run in runs)
+        line = f"{name:<{width}}  {statistics.median(ratios):6.2f}×  ({ratios[0]:.2f}–{ratios[-1]:.2f})  {target}"
+        if absolute is not None:
+            values = sorted(v for run in runs if (v := run[i][3]) is not None)
+            line += f"  (the figure itself: median {statistics.median(values):.0f}, {values[0]:.0f}–{values[-1]:.0f})"
+        print(line)
 
 
 class ThreadSampler:
@@ -701,7 +724,7 @@ def check_tallies(
     return "all exact" if not problems else "; ".join(problems[:5])
 
 
-def report(args: argparse.Namespace, out: dict[str, Any], log: Path) -> None:
+def report(args: argparse.Namespace, out: dict[str, Any], log: Path) -> list[Row]:
     def med(values: list[float]) -> float:
         return sorted(values)[len(values) // 2]
 
@@ -767,7 +790,9 @@ def report(args: argparse.Namespace, out: dict[str, Any], log: Path) -> None:
     print(f"threads of serve: {out['threads']}")
     print(f"Mattermost answers/s over {args.live} live checks (8 clients): {out['spread_per_s']:.0f}")
     print(f"tallies: {out['exact']}; Mattermost errors under load: {out['mm_errors']}")
-    print(f"log: {log}")
+    print(f"log: {log}", flush=True)
+    absolute = {"Mattermost answers/s (8 clients)": out["mm_answers_per_s"]}  # its target is absolute
+    return [(name, ratio, target, absolute.get(name)) for name, _, _, ratio, target in rows]
 
 
 def main() -> int:
@@ -776,6 +801,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rate", type=float, default=400.0)
     parser.add_argument("--live", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=1, help="whole runs, then each ratio's median and range")
     parser.add_argument("--child", choices=("fakes", "bolt-ack", "bolt-min", "empty"))
     parser.add_argument("--slack-url", default="")
     args = parser.parse_args()
@@ -783,7 +809,10 @@ def main() -> int:
         return child_fakes()
     if args.child:
         return child_server(args.child, args.slack_url)
-    return run(args)
+    runs = [run(args) for _ in range(max(1, args.runs))]
+    if len(runs) > 1:
+        summary(runs)
+    return 0
 
 
 if __name__ == "__main__":
