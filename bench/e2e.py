@@ -495,14 +495,8 @@ def clicks(
 
 
 def run(args: argparse.Namespace) -> list[Row]:
-    """One whole run (fresh processes); prints its table and returns its (figure, ratio, target) rows."""
-    import compileall
-
+    """One whole run (fresh processes); prints its table and returns its rows (see :data:`Row`)."""
     from bot.runtime.redis_server import RedisProcess
-
-    # The bot's modules compiled, as an installed package's are (pip and the image compile them): an
-    # editable checkout under PYTHONDONTWRITEBYTECODE would otherwise compile them at every start.
-    compileall.compile_dir(ROOT / "bot", quiet=1)
 
     work = Path(tempfile.mkdtemp(prefix="smc-e2e-"))
     log = work / "bench.log"
@@ -555,12 +549,12 @@ def run(args: argparse.Namespace) -> list[Row]:
         # 2. sustained answers/s
         slack_checks = world.slack_checks(20)
         sender = world.slack_sender()
-        warm = [world.slack_click(sender, slack_checks[0], f"s{u}", 1) for u in range(40)]  # names, once each
-        drive(serve.url, warm, args.clients)
-        wait_answers(world, {slack_checks[0][1]: {f"s{u}" for u in range(40)}})
+        warm_users = [f"s{u}" for u in range(40)]  # each name looked up once, before the load
+        drive(serve.url, [world.slack_click(sender, slack_checks[0], u, 1) for u in warm_users], args.clients)
+        wait_answers(world, {slack_checks[0][1]: set(warm_users)})
         count = int(args.seconds * 600)
         load, who = clicks(lambda c, u, o: world.slack_click(sender, c, u, o), slack_checks, 40, count, "s")
-        who[slack_checks[0][1]] |= {f"s{u}" for u in range(40)}  # the warm-up's clicks count too
+        who[slack_checks[0][1]] |= set(warm_users)  # the warm-up's clicks count too
         started = time.perf_counter()
         sampler = ThreadSampler(serve)
         slack = drive(serve.url, load, args.clients)
@@ -809,6 +803,11 @@ def main() -> int:
         return child_fakes()
     if args.child:
         return child_server(args.child, args.slack_url)
+    import compileall
+
+    # The bot's modules compiled once, as an installed package's are (pip and the image compile them):
+    # an editable checkout under PYTHONDONTWRITEBYTECODE would otherwise compile them at every start.
+    compileall.compile_dir(ROOT / "bot", quiet=1)
     runs = [run(args) for _ in range(max(1, args.runs))]
     if len(runs) > 1:
         summary(runs)
