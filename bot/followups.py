@@ -46,7 +46,7 @@ class ReminderStoreLike(Protocol):
 
 
 class Written(Protocol):
-    """What a store write answers (bot.store.store.WriteResult): "ok", or why not."""
+    """What a store write answers (bot.store.results.WriteResult): "ok", or why not."""
 
     @property
     def status(self) -> str: ...

@@ -22,28 +22,25 @@ from bot.core.engine.moves import nudge
 from bot.core.engine.plans import AddNote, CreateCheck, RecordAnswer, ReplaceCheck, Reply, SaveMove
 from bot.core.messages import (
     Audience,
-    CardMode,
     ChannelKey,
     Event,
     EventKind,
     Message,
     Notice,
-    QuestionCard,
     SummaryCard,
-    TallyChanged,
     Tone,
 )
-from bot.core.session import SessionMeta, SessionRecord, answer_field
-from bot.core.views import question_card
+from bot.core.session import SessionMeta, SessionRecord
 from bot.errors import StoreError
 from bot.exports import ChartMaker, Exports
 from bot.followups import FollowUps
-from bot.ports import Delivery, TallySnapshot
+from bot.ports import Delivery
 from bot.privacy import EVENTS as PRIVACY_EVENTS
 from bot.privacy import Privacy
 from bot.runtime import logs
 from bot.runtime.metrics import NO_METRICS, Metrics
 from bot.runtime.observe import Observer, platform_of, where
+from bot.service_cards import QuestionCards, branch_fields
 from bot.service_store import SessionStore, WriteResultLike, moved_notice, write_refusal
 
 log = logging.getLogger(__name__)
@@ -51,7 +48,7 @@ log = logging.getLogger(__name__)
 META_CACHE_SIZE = 2048
 
 
-class CheckService:
+class CheckService(QuestionCards):
     def __init__(
         self,
         dialogue: Dialogue,
@@ -88,9 +85,7 @@ class CheckService:
         # validated and recorded in one round trip. They never change, so caching them is safe
         # across replicas; a miss just costs one read.
         self._metas: OrderedDict[str, SessionMeta] = OrderedDict()
-        # The answers a question's card reads besides its own: those the flow's branches depend on
-        # (the total ahead and the skip notes), so a tally renders from a snapshot, not the session.
-        self._branch_fields = _branch_fields(dialogue)
+        self._branch_fields = branch_fields(dialogue)  # what a tally's snapshot carries (bot.service_cards)
 
     # --- entry points ---------------------------------------------------------------------
 
@@ -161,34 +156,6 @@ class CheckService:
             self._remember(record.meta)
         return self._execute(ctx, record, event, engine.plan(ctx, record, event), delivery=delivery)
 
-    def question_card(self, session_id: str, question_id: str) -> QuestionCard | None:
-        """A fresh card for a question (coalesced tally updates render from Redis)."""
-        return self._card_of(self._store.load(session_id), question_id)
-
-    def tally_card(self, snapshot: TallySnapshot) -> QuestionCard | None:
-        """The card of a tally edit, from the snapshot the click's (or the window's) script returned:
-        the same card :meth:`question_card` renders, without reading the whole session."""
-        return self._card_of(snapshot.record, snapshot.question_id)
-
-    def tally_fields(self, question_id: str) -> tuple[str, ...]:
-        """The answer fields :meth:`tally_card` needs for ``question_id`` (bot.store.clicks)."""
-        return (answer_field(question_id), *self._branch_fields)
-
-    def _card_of(self, record: SessionRecord | None, question_id: str) -> QuestionCard | None:
-        if record is None or question_id not in record.meta.path + [record.meta.state]:
-            return None
-        lens = self._context(None).lens(record.meta.language)
-        return question_card(lens, record, question_id, CardMode.UPDATE)
-
-    def current(self, channel: ChannelKey) -> QuestionCard | None:
-        """The open question of the channel's running check, as a card to post (None if none runs)."""
-        record = self._store.load_running(str(channel))
-        if record is None:
-            return None
-        self._remember(record.meta)
-        lens = self._context(channel).lens(record.meta.language)
-        return question_card(lens, record, record.meta.state, CardMode.POST)
-
     # --- internals ----------------------------------------------------------------------------
 
     def _context(self, channel: ChannelKey | None) -> Context:
@@ -250,22 +217,6 @@ class CheckService:
         return self._store.record_click(
             sid, plan.question_id, plan.user, plan.answer, plan.name, plan.toggle, delivery, fields
         )
-
-    def _led(self, messages: list[Message], result: WriteResultLike) -> list[Message]:
-        """The tally change says what the click's script did with the window: led it (with the card
-        to deliver now and the message's ref) or followed (the window's close edits); None: not entered."""
-        if result.lead is None:
-            return messages
-        if not result.lead:  # the window's close will edit the message: nothing to queue now
-            return [m for m in messages if not isinstance(m, TallyChanged)]
-        out: list[Message] = []
-        for message in messages:
-            if isinstance(message, TallyChanged):
-                snapshot = result.snapshot
-                card = self.tally_card(snapshot) if result.lead and snapshot is not None else None
-                message = replace(message, lead=result.lead, card=card, ref=snapshot.ref if snapshot else "")
-            out.append(message)
-        return out
 
     def _execute(
         self,
@@ -386,17 +337,6 @@ _FOLLOW_UPS = frozenset({EventKind.REVISIT, EventKind.REMINDERS, EventKind.REMIN
 def _answers_a_question(event: Event) -> bool:
     """A button or dialog answer: its claims go into the answer's own write (one round trip)."""
     return event.kind is EventKind.ANSWER and bool(event.session_id) and bool(event.question_id)
-
-
-def _branch_fields(dialogue: Dialogue) -> tuple[str, ...]:
-    questions: dict[str, None] = {}
-    for question in dialogue.questions.values():
-        for rule in question.rules:
-            if rule.when is not None:
-                for name in (rule.when.question, rule.when.unanswered):
-                    if name:
-                        questions[name] = None
-    return tuple(answer_field(q) for q in questions)
 
 
 def _repeat_kind(delivery: Delivery) -> str:

@@ -18,7 +18,7 @@ from bot.privacy import PrivacyStoreLike
 
 
 class WriteResultLike(Protocol):
-    """What a store write answers (bot.store.store.WriteResult)."""
+    """What a store write answers (bot.store.results.WriteResult)."""
 
     @property
     def status(self) -> str: ...

@@ -7,9 +7,9 @@ notice, summary with chart); a platform only implements the primitives of
 :class:`bot.ports.OutboundPort` (post, update, ephemeral, upload, and its renderers).
 
 Jobs of one channel run strictly in order on a small worker pool, and every call is retried with
-exponential backoff while the platform's failure is transient (5xx, 429, timeouts, connection
-errors). A retry happens inside the channel's job, so the next message waits for it. A message that
-finally fails is logged and the user who caused it is told privately; it is never dropped silently.
+exponential backoff while the platform's failure is transient (:mod:`bot.adapters.outbox_calls`). A
+message that finally fails is logged and the user who caused it is told privately; it is never
+dropped silently.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from functools import partial
 from typing import Any, TypeVar
 
 from cachetools import LRUCache
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from bot.adapters.outbox_calls import PlatformCalls, Wait, failure_reason
 from bot.adapters.outbox_files import deliver_file
 from bot.adapters.outbox_summary import deliver_summary
 from bot.adapters.outbox_tally import TallyEdits
@@ -56,11 +56,9 @@ log = logging.getLogger(__name__)
 
 __all__ = ["OutboundError", "Outbox", "ReplyTo", "Wait"]
 
-LAST_CARDS = 1024  # question cards remembered to close a question the engine took off the path
 CACHE_SIZE = 10_000  # sessions and channels remembered per process (SMC_CACHE_SIZE); least recent out first
 REF_WAIT_MAX = 1.6  # seconds of back-off for a question ref another replica is still storing
 T = TypeVar("T")
-Wait = Callable[[RetryCallState], float]
 
 
 class Outbox(TallyEdits):
@@ -94,9 +92,7 @@ class Outbox(TallyEdits):
         self._refs = refs
         self._ui = ui
         self._cards = cards
-        self._attempts = attempts
-        self._wait: Wait = wait or wait_exponential(multiplier=0.25, max=8)
-        self._sleep = sleep
+        self._calls = PlatformCalls(port.platform, attempts=attempts, wait=wait, sleep=sleep, metrics=metrics)
         self._ref_wait = ref_wait
         self._workers = OrderedWorkers(workers, name=f"{port.platform}-out") if workers > 0 else None
         self._snapshots = snapshots
@@ -122,7 +118,6 @@ class Outbox(TallyEdits):
         self._stopped = threading.Event()
         self._local = threading.local()  # .channel: the channel whose job this thread is running
         self.settle_job = settle
-        self.metrics = metrics  # every attempt of every platform call is counted and timed (call)
         self._inline = threading.RLock()  # workers=0: batches from several threads run one at a time
 
     @classmethod
@@ -254,7 +249,7 @@ class Outbox(TallyEdits):
                     self._say_privately(reply, phrase(self._ui_for(reply, session), "invite_hint", reply.language))
                     return f"not a member of the channel ({exc})"
                 log.exception("could not deliver a %s to %s", type(message).__name__, channel)
-                failed = failed or _reason(exc)
+                failed = failed or failure_reason(exc)
                 later = later or (isinstance(message, SummaryCard) and bool(message.outbox_job))
             except Exception as exc:  # one failed message must not lose the rest of the batch
                 log.exception("could not deliver a %s to %s", type(message).__name__, channel)
@@ -309,30 +304,8 @@ class Outbox(TallyEdits):
             log.exception("could not answer through the request's reply hook")
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
-        platform, method = self.port.platform, getattr(fn, "__name__", "call")
-
-        def attempt(*given: Any) -> T:  # each try, retries included, is one observation
-            started = time.perf_counter()
-            outcome = "error"
-            try:
-                result = fn(*given)
-                outcome = "ok"
-                return result
-            except OutboundError as exc:
-                outcome = _outcome(exc)
-                raise
-            finally:
-                self.metrics.platform_call(platform, method, outcome, time.perf_counter() - started)
-
-        retrying = Retrying(
-            retry=retry_if_exception(lambda exc: isinstance(exc, OutboundError) and exc.transient),
-            wait=self._wait,
-            stop=stop_after_attempt(self._attempts),
-            sleep=self._sleep,
-            before_sleep=_log_retry,
-            reraise=True,
-        )
-        return retrying(attempt, *args)
+        """One platform call, retried while its failure is transient (bot.adapters.outbox_calls)."""
+        return self._calls.call(fn, *args)
 
     def ref(self, session_id: str | None, name: str) -> str | None:
         return self._refs.get_ref(session_id, name) if session_id else None
@@ -352,13 +325,7 @@ class Outbox(TallyEdits):
     def _question(self, channel: ChannelKey, card: QuestionCard, reply: ReplyTo, session: str | None) -> None:
         view = card.view
         if card.mode is CardMode.UPDATE:
-            # Through the coalescer too, so a tally window's late re-render can never bring an older
-            # state (with buttons) back over the closed card.
-            with self._guard:
-                self._last_cards[(view.session_id, view.question_id)] = card
-                while len(self._last_cards) > LAST_CARDS:
-                    self._last_cards.popitem(last=False)
-            self._tally_of(channel, view.session_id, view.question_id, card)
+            self._updated(channel, card)
             return
         name = f"q:{view.question_id}"
         earlier = self.ref(view.session_id, name)
@@ -373,22 +340,6 @@ class Outbox(TallyEdits):
         thread = self.ref(view.session_id, "header")
         self._refs.set_ref(view.session_id, name, self.call(self.port.post, channel, body, thread))
 
-    def _tally(self, channel: ChannelKey, change: TallyChanged, reply: ReplyTo, session: str | None) -> None:
-        if change.lead is None or self.coalescer is None:
-            self._tally_of(channel, change.session_id, change.question_id, change.card)
-        elif change.lead:  # the click's write opened the window: its card goes out now
-            card = change.card or self._closed_last(change.session_id, change.question_id)
-            self.coalescer.led(change.session_id, change.question_id, card, change.ref)
-        # else the window was open: the click's write marked it, and its close edits the message
-
-    def _tally_of(self, channel: ChannelKey, session_id: str, question_id: str, card: QuestionCard | None) -> None:
-        if self.coalescer is not None:
-            self.coalescer.submit(session_id, question_id, card)
-            return
-        card = card or self._render_fresh(session_id, question_id)
-        if card is not None:
-            self._edit(channel, card)
-
     def _notice(self, channel: ChannelKey, notice: Notice, reply: ReplyTo, session: str | None) -> None:
         body = self.port.notice_body(channel, notice)
         if notice.audience is Audience.EPHEMERAL:
@@ -402,30 +353,6 @@ class Outbox(TallyEdits):
             log.info("a private message for nobody in %s was not sent", channel)
             return
         self.call(self.port.ephemeral, channel, reply.user, body, reply.thread)
-
-
-def _reason(exc: OutboundError) -> str:
-    """Why a delivery failed, as the scheduler reads it: "not a member …" and "refused …" will not get
-    better by trying again (the channel is gone or archived, the platform rejects the message)."""
-    if exc.not_member:
-        return f"not a member of the channel ({exc})"
-    if not exc.transient:
-        return f"refused by the platform ({exc})"
-    return str(exc) or repr(exc)
-
-
-def _outcome(exc: OutboundError) -> str:
-    """A failed platform call as /metrics counts it (Slack says ``ratelimited``, Mattermost ``429``)."""
-    if exc.code in ("429", "ratelimited"):
-        return "ratelimited"
-    if exc.not_member:
-        return "not_member"
-    return "transient" if exc.transient else "refused"
-
-
-def _log_retry(state: RetryCallState) -> None:
-    exc = state.outcome.exception() if state.outcome else None
-    log.warning("a platform call failed (%s); retry %d", exc, state.attempt_number)
 
 
 _Operation = Callable[[Outbox, ChannelKey, Any, ReplyTo, "str | None"], None]

@@ -1,4 +1,5 @@
-"""The outbox's tally edits: what the coalescer renders and delivers for a burst of clicks.
+"""The outbox's tally edits: a click's tally change, an updated question card, and what the coalescer
+renders and delivers for a burst of clicks.
 
 A mixin of :class:`bot.adapters.outbox.Outbox`, kept apart because it is the one part that runs on
 the coalescer's timer as well as in a channel's job; the attributes it uses are the outbox's.
@@ -14,17 +15,19 @@ from dataclasses import replace
 from functools import partial
 from typing import Any, TypeVar
 
-from bot.core.messages import ChannelKey, QuestionCard
-from bot.ports import OutboundError, OutboundPort, TallySnapshot
-from bot.runtime.coalesce import Snapshots
+from bot.core.messages import ChannelKey, QuestionCard, TallyChanged
+from bot.ports import OutboundError, OutboundPort, ReplyTo, TallySnapshot
+from bot.runtime.coalesce import Snapshots, TallyCoalescer
 
 log = logging.getLogger(__name__)
 
+LAST_CARDS = 1024  # question cards remembered to close a question the engine took off the path
 T = TypeVar("T")
 
 
 class TallyEdits:
     port: OutboundPort
+    coalescer: TallyCoalescer | None
     _cards: Callable[[str, str], QuestionCard | None] | None
     _guard: threading.Lock
     _last_cards: OrderedDict[tuple[str, str], QuestionCard]
@@ -44,6 +47,35 @@ class TallyEdits:
 
     def ref(self, session_id: str | None, name: str) -> str | None:
         raise NotImplementedError
+
+    # --- the operation of a click's tally change, and of an updated question card --------------
+
+    def _tally(self, channel: ChannelKey, change: TallyChanged, reply: ReplyTo, session: str | None) -> None:
+        if change.lead is None or self.coalescer is None:
+            self._tally_of(channel, change.session_id, change.question_id, change.card)
+        elif change.lead:  # the click's write opened the window: its card goes out now
+            card = change.card or self._closed_last(change.session_id, change.question_id)
+            self.coalescer.led(change.session_id, change.question_id, card, change.ref)
+        # else the window was open: the click's write marked it, and its close edits the message
+
+    def _updated(self, channel: ChannelKey, card: QuestionCard) -> None:
+        """An updated question card (CardMode.UPDATE): remembered, then edited like a tally change."""
+        view = card.view
+        # Through the coalescer too, so a tally window's late re-render can never bring an older
+        # state (with buttons) back over the closed card.
+        with self._guard:
+            self._last_cards[(view.session_id, view.question_id)] = card
+            while len(self._last_cards) > LAST_CARDS:
+                self._last_cards.popitem(last=False)
+        self._tally_of(channel, view.session_id, view.question_id, card)
+
+    def _tally_of(self, channel: ChannelKey, session_id: str, question_id: str, card: QuestionCard | None) -> None:
+        if self.coalescer is not None:
+            self.coalescer.submit(session_id, question_id, card)
+            return
+        card = card or self._render_fresh(session_id, question_id)
+        if card is not None:
+            self._edit(channel, card)
 
     # --- tally edits (the coalescer's render and delivery) -------------------------------------
 

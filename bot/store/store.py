@@ -23,21 +23,14 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import redis
 from redis.cluster import RedisCluster
 from redis.commands.core import Script
 
 from bot.core.reminders import Reminder, State
-from bot.core.session import (
-    CHECKIN_PREFIX,
-    Answer,
-    Note,
-    SessionRecord,
-    clean_name,
-)
+from bot.core.session import CHECKIN_PREFIX, Answer, Note, SessionRecord, clean_name
 from bot.errors import StoreError
 from bot.ports import Delivery, TallySnapshot
 from bot.store import scripts as lua
@@ -49,43 +42,9 @@ from bot.store.keys import Keys
 from bot.store.privacy import PrivacyStore
 from bot.store.privacy_scripts import CLAIM_ONCE
 from bot.store.reminders import ReminderStore
-
-Status = Literal["ok", "stale", "closed", "missing", "conflict", "duplicate", "guarded"]
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    status: Status
-    # The session as it is now. Not returned for a recorded answer or note (kept to one small
-    # reply on the hot path); None when missing.
-    record: SessionRecord | None
-    count: int = 0  # record_answer: respondents to the question now; add_note: the note's number
-    # record_click: whether this click opened the tally window (None: it did not enter one) and, when
-    # it did, the snapshot to render the card from
-    lead: bool | None = None
-    snapshot: TallySnapshot | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
+from bot.store.results import Status, WriteResult, create_result, read_record, write_result
 
 _translated = translated  # Redis errors leave the store as StoreError (bot.store.errors)
-
-
-def _record(reply: Sequence[str] | dict[str, str], what: str) -> SessionRecord | None:
-    """A session from HGETALL (a dict, or a script's flat [field, value, ...] list); None when empty."""
-    if not reply:
-        return None
-    if isinstance(reply, dict):
-        fields = reply
-    else:
-        pairs = iter(reply)
-        fields = dict(zip(pairs, pairs, strict=True))
-    try:
-        return SessionRecord.from_fields(fields)
-    except (KeyError, ValueError, TypeError) as exc:
-        raise StoreError(f"session {what} in Redis is unreadable: {exc!r}") from exc
 
 
 class Store:
@@ -116,7 +75,7 @@ class Store:
         self._claim_once: Script = client.register_script(CLAIM_ONCE)
         self.reminders = ReminderStore(client, self._keys)
         self.privacy = PrivacyStore(client, self._keys)
-        self.clicks = Clicks(client, self._keys, self._once_secret, _record)
+        self.clicks = Clicks(client, self._keys, self._once_secret, read_record)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "smc", session_ttl: int = 30 * 86400, history_ttl: int = 0) -> Store:
@@ -198,7 +157,7 @@ class Store:
                 ],
                 args=[record.id, self._ttl, self._sessions_of(record.meta.channel), *_flatten(record.to_fields())],
             )
-        return self._new_result(reply, record)
+        return create_result(reply, record)
 
     def replace_running(self, record: SessionRecord, old_session_id: str) -> WriteResult:
         with _translated("replace_running"):
@@ -217,18 +176,18 @@ class Store:
                     *_flatten(record.to_fields()),
                 ],
             )
-        return self._new_result(reply, record)
+        return create_result(reply, record)
 
     def load(self, session_id: str) -> SessionRecord | None:
         with _translated("load"):
             # decode_responses=True (checked in __init__): keys and values are str
             fields = cast(dict[str, str], self._r.hgetall(self._session_key(session_id)))
-        return _record(fields, session_id)
+        return read_record(fields, session_id)
 
     def load_running(self, channel: str) -> SessionRecord | None:
         with _translated("load_running"):
             flat = self._load_running(keys=[self._pointer_key(channel)], args=[self._sessions_of(channel)])
-        return _record(flat, f"running in {channel}")
+        return read_record(flat, f"running in {channel}")
 
     def record_answer(
         self,
@@ -256,7 +215,7 @@ class Store:
                     self._ttl,
                 ],
             )
-        return _write_result(reply, session_id)
+        return write_result(reply, session_id)
 
     def record_click(
         self,
@@ -281,7 +240,7 @@ class Store:
         if kind in ("duplicate", "guarded"):
             return WriteResult(cast(Status, kind), None)
         if kind == "refused":
-            return _write_result(rest or ["missing"], session_id)
+            return write_result(rest or ["missing"], session_id)
         if kind == "lead" and rest is not None:
             return WriteResult("ok", None, count, True, self.clicks.snapshot(session_id, question_id, rest[0], rest[1]))
         return WriteResult("ok", None, count, False if kind == "follow" else None)
@@ -304,7 +263,7 @@ class Store:
                 keys=[self._session_key(session_id)],
                 args=[note.encode(), note.user, clean_name(name), self._ttl],
             )
-        return _write_result(reply, session_id)
+        return write_result(reply, session_id)
 
     def save_meta(
         self, record: SessionRecord, expected_version: int, reminders: Sequence[Reminder] = ()
@@ -334,7 +293,7 @@ class Store:
                     *self.reminders.schedule_args(reminders),
                 ],
             )
-        return _write_result(reply, record.id)
+        return write_result(reply, record.id)
 
     def history(self, channel: str, limit: int = 20, offset: int = 0) -> list[SessionRecord]:
         """Finished checks of ``channel``, newest first, skipping the ``offset`` newest."""
@@ -344,7 +303,7 @@ class Store:
             rows = self._history(
                 keys=[self._history_key(channel)], args=[int(limit), self._sessions_of(channel), max(0, int(offset))]
             )
-        return [rec for row in rows if (rec := _record(row, f"in the history of {channel}")) is not None]
+        return [rec for row in rows if (rec := read_record(row, f"in the history of {channel}")) is not None]
 
     def history_size(self, channel: str) -> int:
         with _translated("history size"):
@@ -407,24 +366,6 @@ class Store:
 
     def close(self) -> None:
         self._r.close()
-
-    @staticmethod
-    def _new_result(reply: list[Any], record: SessionRecord) -> WriteResult:
-        if reply[0] == "ok":
-            return WriteResult("ok", record)
-        running = _record(reply[1], "running") if len(reply) > 1 else None
-        return WriteResult("conflict", running)
-
-
-def _write_result(reply: int | list[Any], session_id: str) -> WriteResult:
-    if isinstance(reply, int):  # recorded: the number of respondents, or the note's number
-        return WriteResult("ok", None, reply)
-    status: Status = reply[0]
-    if status == "missing":
-        return WriteResult("missing", None)
-    if isinstance(reply[1], int):
-        return WriteResult(status, None, reply[1])
-    return WriteResult(status, _record(reply[1], session_id))
 
 
 def _flatten(fields: dict[str, str]) -> list[str]:

@@ -29,7 +29,7 @@ from bot.adapters.outbox import Outbox
 from bot.adapters.slack import blocks as sb
 from bot.adapters.slack.app import SlackAdapter
 from bot.app import build_service
-from bot.config import Settings, load_settings
+from bot.config import load_settings
 from bot.runtime.clock import ManualClock
 from bot.runtime.web import create_web_app, serve_in_thread
 from bot.store.store import Store
@@ -131,7 +131,7 @@ def _expect_nothing(step: tuple[list[str], dict[str, int]]) -> None:
 @pytest.fixture
 def slack(store: Store) -> Iterator[tuple[FakeSlackApi, SlackAdapter, SlackSender, ManualClock]]:
     with FakeSlackApi() as fake:
-        settings = Settings.model_validate(
+        settings = load_settings(
             {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": SLACK_SECRET, "SLACK_API_URL": fake.url}
         )
         tally_clock = ManualClock()

@@ -30,7 +30,7 @@ from bot.adapters.mattermost.signing import ContextSigner
 from bot.adapters.slack import blocks as sb
 from bot.adapters.slack.app import build_slack_adapter
 from bot.app import build_service
-from bot.config import Settings, load_settings
+from bot.config import load_settings
 from bot.runtime.web import ServerHandle, create_web_app, serve_in_thread
 from bot.store.store import Store
 from tests.conftest import LateServer
@@ -137,7 +137,7 @@ class SlackEnv:
 @pytest.fixture
 def slack(store: Store, redis_client: redis.Redis) -> Iterator[SlackEnv]:
     with FakeSlackApi() as fake:
-        config = Settings.model_validate(
+        config = load_settings(
             {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": SLACK_SECRET, "SLACK_API_URL": fake.url}
         )
         adapter = build_slack_adapter(config, build_service(config, store), store)
@@ -412,7 +412,7 @@ def test_unknown_routes_and_methods_answer_json(mattermost: MattermostEnv, path:
 
 def test_socket_mode_acks_unusable_payloads_and_records_nothing(store: Store, redis_client: redis.Redis) -> None:
     with FakeSocketMode() as socket_server, FakeSlackApi(socket_mode_url=socket_server.url) as fake:
-        config = Settings.model_validate(
+        config = load_settings(
             {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_APP_TOKEN": "xapp-1-test", "SLACK_API_URL": fake.url}
         )
         adapter = build_slack_adapter(config, build_service(config, store), store)

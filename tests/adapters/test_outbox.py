@@ -17,7 +17,7 @@ from bot.adapters.console import ConsoleChat
 from bot.adapters.console_out import MemoryRefs
 from bot.adapters.outbox import OutboundError, Outbox, ReplyTo
 from bot.app import build_service
-from bot.config import Settings
+from bot.config import load_settings
 from bot.core.messages import (
     Audience,
     ChannelKey,
@@ -154,7 +154,7 @@ def test_the_next_message_waits_for_a_slow_call_of_its_channel_but_not_other_cha
 def test_a_permanent_failure_is_told_to_the_actor_in_the_checks_language_and_the_rest_still_goes_out(
     store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
-    team = Team(build_service(Settings.model_validate({}), store))
+    team = Team(build_service(load_settings({}), store))
     port = RecordingPort(failures={"lost": [timeout() for _ in range(5)]})
     outbox = Outbox(port, MemoryRefs(), ui=team.service.ui, workers=0, wait=wait_none())
     outbox.send(KEY, [say("lost"), say("kept")], reply=ReplyTo(user="anna", language="nl"))
@@ -166,7 +166,7 @@ def test_a_permanent_failure_is_told_to_the_actor_in_the_checks_language_and_the
 
 
 def test_a_summary_that_fails_says_it_will_come_later_and_settles_only_when_it_went_out(store: Store) -> None:
-    team = Team(build_service(Settings.model_validate({}), store))
+    team = Team(build_service(load_settings({}), store))
     summary = make_summary()
     settled: list[str] = []
     port = RecordingPort(failures={summary.title: [timeout() for _ in range(5)]})
@@ -205,7 +205,7 @@ def test_not_a_member_asks_for_an_invite_through_the_request(store: Store) -> No
 
 def test_the_console_prints_what_the_outbox_sends(store: Store) -> None:
     out = StringIO()
-    chat = ConsoleChat(build_service(Settings.model_validate({}), store), out=out)
+    chat = ConsoleChat(build_service(load_settings({}), store), out=out)
     chat.handle_line("/start")
     chat.outbox.send(chat.channel, say("a line from a job"))
     chat.outbox.send(chat.channel, Notice("private", Audience.EPHEMERAL), reply=ReplyTo(user="you"))

@@ -108,11 +108,11 @@ def _line_of(path: Path, fragment: str) -> int:
 @pytest.mark.parametrize(
     ("file", "old", "new", "problem"),
     [
-        ("flow.yaml", "kind: scale", "kind: slider", "Input should be"),
+        ("flow.yaml", "kind: scale", "kind: slider", "invalid enum value 'slider'"),
         ("flow.yaml", "theme: fit", "theme: nonsense", "unknown theme 'nonsense'"),
         ("flow.yaml", "goto: decision", "goto: nowhere", "unknown question 'nowhere'"),
-        ("flow.yaml", "{value: partly, score: 3}", "{value: partly, score: 9}", "less than or equal to 5"),
-        ("nl.yaml", "  strategy:\n    text:", "  strategy:\n    txet:", "text"),
+        ("flow.yaml", "{value: partly, score: 3}", "{value: partly, score: 9}", "expected `int` <= 5"),
+        ("nl.yaml", "  strategy:\n    text:", "  strategy:\n    txet:", "unknown field `txet`"),
     ],
 )
 def test_an_invalid_file_names_the_file_the_line_and_the_problem(

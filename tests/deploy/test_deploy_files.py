@@ -28,7 +28,7 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.config import Settings, load_settings
+from bot.config import Settings, env_names, load_settings
 from tests.deploy.compose_schema import compose_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +41,7 @@ ENV_EXAMPLE = DEPLOY / ".env.example"
 KUBE = DEPLOY / "kubernetes"
 OPENAPI = ROOT / "bot" / "runtime" / "openapi.yaml"
 
-SETTINGS = frozenset(f.alias for f in Settings.model_fields.values() if f.alias)
+SETTINGS = frozenset(env_names())
 # deploy/.env.example's one section of variables that only the Mattermost compose file reads.
 NOT_SETTINGS_HEADING = "# --- not a bot setting"
 
@@ -59,7 +59,7 @@ def grace_seconds(value: str | int) -> float:
     return load_settings({"SMC_SHUTDOWN_GRACE": str(value)}).shutdown_grace.total_seconds()
 
 
-DEFAULT_GRACE = Settings.model_fields["shutdown_grace"].default.total_seconds()
+DEFAULT_GRACE = Settings().shutdown_grace.total_seconds()
 
 
 @cache

@@ -32,7 +32,7 @@ from bot.adapters.mattermost.routes import DOUBLE_CLICK_SECONDS, build_mattermos
 from bot.adapters.outbox import OutboundError, Outbox
 from bot.adapters.slack.app import SlackAdapter
 from bot.app import build_service
-from bot.config import Settings, load_settings
+from bot.config import load_settings
 from bot.core.messages import ChannelKey
 from bot.errors import StoreError
 from bot.runtime.clock import ManualClock
@@ -109,7 +109,7 @@ def harness(store: Store) -> Iterator[Harness]:
     metrics = Prometheus("test")
     stop_timing = store_errors.observe(metrics.redis_call)
     with FakeSlackApi() as fake:
-        config = Settings.model_validate(
+        config = load_settings(
             {"SLACK_BOT_TOKEN": "xoxb-metrics-test", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.url}
         )
         service = build_service(config, store, metrics=metrics)

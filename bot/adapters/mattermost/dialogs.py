@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.adapters.mattermost import render
 from bot.adapters.mattermost.api import MattermostApi
+from bot.adapters.mattermost.dialog_bodies import answer_dialog, note_dialog
 from bot.adapters.mattermost.signing import ContextSigner, digest, new_nonce
 from bot.core.messages import Audience, ChannelKey, Event, EventKind, Message, Notice, Tone
 from bot.errors import PlatformError
@@ -82,7 +83,7 @@ class Dialogs:
             u=user_id,
             un=user_name[:200],
         )
-        build = render.answer_dialog if kind == "answer" else render.note_dialog
+        build = answer_dialog if kind == "answer" else note_dialog
         body = build(card.view, state, self._action_url, self._max_text)
         try:
             self._api.open_dialog(trigger, body)

@@ -7,7 +7,7 @@ requests, and parses the body once for bolt) or over Socket Mode (bolt's
 listeners below. They run in the dispatching thread (:class:`~bot.adapters.slack.payload.InlineExecutor`),
 ``ack()`` at once and hand the work to the adapter's own pool of ``LISTENER_THREADS``, so the
 acknowledgement goes back before the work is done; a modal submission is the exception, since its
-ack carries the validation errors.
+ack carries the validation errors (:mod:`bot.adapters.slack.submissions`).
 
 A check lives in a thread under one header message in the channel; every question is one message in
 that thread. Everything goes out through :class:`bot.adapters.outbox.Outbox` (ordered per channel,
@@ -18,7 +18,6 @@ deliveries are dropped with ``store.claim_once`` on Slack's own unique ids (slas
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import threading
@@ -35,13 +34,14 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.adapters.outbox import Outbox
 from bot.adapters.slack import blocks as sb
-from bot.adapters.slack import guard, modals
+from bot.adapters.slack import guard
 from bot.adapters.slack.context import Where, polite
 from bot.adapters.slack.names import AuthorNames, DisplayNames, lookup_client
 from bot.adapters.slack.outbound import SlackCallError as SlackCallError
 from bot.adapters.slack.outbound import SlackOutbound, web_client
 from bot.adapters.slack.payload import STALE, InlineExecutor, click_event, digest, team_of, user_name_of
 from bot.adapters.slack.retry import Sleep
+from bot.adapters.slack.submissions import ModalSubmissions
 from bot.config import Settings
 from bot.core.messages import (
     ChannelKey,
@@ -62,7 +62,6 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 LISTENER_THREADS = 16
 TOGGLE_GUARD_SECONDS = 1  # clicks on the same option by the same user closer than this count once
-_MAX_ERROR_TEXT = 300
 
 
 class SlackAdapter:
@@ -126,6 +125,15 @@ class SlackAdapter:
         self._socket_handler: SocketModeHandler | None = None
         self._stopped = threading.Event()
         self._socket_lock = threading.Lock()
+        self._modals = ModalSubmissions(
+            service=service,
+            store=store,
+            outbound=self.outbound,
+            names=self.names,
+            max_text=self._max_text,
+            first=self._first,
+            send=self._send,
+        )
         self._register()
 
     # --- public surface ------------------------------------------------------------------------
@@ -196,8 +204,8 @@ class SlackAdapter:
         self.app.use(guard.ShapeGuard())  # Socket Mode deliveries get the same shape checks as HTTP
         self.app.command(_ANY_COMMAND)(self._on_command)
         self.app.action({"action_id": _OUR_ACTIONS})(self._on_action)
-        self.app.view(sb.NOTE_VIEW)(self._on_view)
-        self.app.view(sb.ANSWER_VIEW)(self._on_view)
+        self.app.view(sb.NOTE_VIEW)(self._modals.submitted)
+        self.app.view(sb.ANSWER_VIEW)(self._modals.submitted)
         self.app.error(self._on_error)
 
     def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
@@ -249,7 +257,7 @@ class SlackAdapter:
         if action_id in (sb.TEXT, sb.NOTE):
             if not self._first(mark, where.key):
                 return []
-            self._open_modal(where, body, ref, action_id)
+            self._modals.open(where, body, ref, action_id)
             self.names.for_click(where, user_name, ref)  # warms the cache: the submission's ack cannot wait
             return []
         base = Event(
@@ -283,63 +291,6 @@ class SlackAdapter:
             window_ms=coalescer.ttl_ms if coalescer is not None else 0,
             refused=_log_refused,
         )
-
-    def _open_modal(self, where: Where, body: dict[str, Any], ref: sb.Ref, action_id: str) -> None:
-        card = self._service.question_card(ref.session_id, ref.question_id)
-        if card is None or (action_id == sb.TEXT and card.view.closed):
-            self._send(where, [self._stale(card.view.language if card else None)])
-            return
-        where.language = card.view.language
-        build = modals.answer_modal if action_id == sb.TEXT else modals.note_modal
-        view = build(card.view, where.channel, self._max_text)
-        self.outbound.open_view(str(body.get("trigger_id", "")), view)
-
-    def _on_view(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        ref = sb.Ref.decode(view.get("private_metadata"))
-        user = str((body.get("user") or {}).get("id", ""))
-        if ref is None or not ref.channel:
-            ack()
-            log.warning("modal submission without a readable reference")
-            return
-        values = ((view.get("state") or {}).get("values") or {}).get(sb.INPUT_BLOCK) or {}
-        text = str((values.get(sb.INPUT_ACTION) or {}).get("value") or "").strip()
-        where = Where(team=team_of(body), channel=ref.channel, user=user, session_id=ref.session_id)
-        where.thread_ts = self._ref(ref.session_id, "header")
-        if len(text) > self._max_text:
-            card = self._service.question_card(ref.session_id, ref.question_id)
-            ui = self._service.ui(card.view.language if card else None)
-            ack(
-                response_action="errors",
-                errors={sb.INPUT_BLOCK: sb.clip(sb.t(ui, "too_long", max=self._max_text), _MAX_ERROR_TEXT)},
-            )
-            return
-        text_hash = hashlib.sha256(text.encode()).hexdigest()[:16]
-        if not self._first(f"view:{view.get('id')}:{view.get('hash', '')}:{text_hash}", where.key):
-            ack()
-            return
-        kind = EventKind.NOTE if view.get("callback_id") == sb.NOTE_VIEW else EventKind.ANSWER
-        event = Event(
-            kind,
-            user=user,
-            user_name=self.names.cached(where, user_name_of(body)),
-            text=text,
-            question_id=ref.question_id or None,
-            session_id=ref.session_id,
-            via_button=True,
-        )
-        try:
-            messages = self._service.handle(where.key, event)
-        except Exception:
-            ack()
-            log.exception("the service failed on a Slack modal submission")
-            self._send(where, [self._error_notice(None)])
-            return
-        # A refusal (unreadable date, too long, question closed) keeps the modal open with the reason.
-        if len(messages) == 1 and isinstance(messages[0], Notice) and messages[0].tone is Tone.REFUSAL:
-            ack(response_action="errors", errors={sb.INPUT_BLOCK: sb.clip(messages[0].text, _MAX_ERROR_TEXT)})
-            return
-        ack()
-        self._send(where, messages)
 
     # --- running the service safely ---------------------------------------------------------------
 
@@ -382,11 +333,6 @@ class SlackAdapter:
         if where.session_id is None:
             where.session_id = next((session_of(m) for m in messages if session_of(m)), None)
         self.outbox.send(where.key, messages, reply=where.reply())
-
-    def _ref(self, session_id: str | None, name: str) -> str | None:
-        if not session_id:
-            return None
-        return self._store.get_ref(session_id, name)
 
 
 def build_slack_adapter(

@@ -4,22 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.adapters.slack.blocks import (
-    ANSWER_VIEW,
-    INPUT_ACTION,
-    INPUT_BLOCK,
-    MAX_INPUT,
-    MAX_LABEL,
-    MAX_MODAL_BUTTON,
-    MAX_MODAL_TITLE,
-    NOTE_VIEW,
-    Block,
-    Ref,
-    esc,
-    plain,
-    section,
-    t,
-)
+from bot.adapters.slack.blocks import ANSWER_VIEW, INPUT_ACTION, INPUT_BLOCK, NOTE_VIEW, Ref, t
+from bot.adapters.slack.text import MAX_INPUT, MAX_LABEL, MAX_MODAL_BUTTON, MAX_MODAL_TITLE, Block, esc, plain, section
 from bot.core.messages import QuestionView
 
 

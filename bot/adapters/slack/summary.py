@@ -1,8 +1,8 @@
 """Block Kit formatting of the core's summary report: the decision first, then participants,
 per-theme bars and flags, every answer and the concerns.
 
-Pure like :mod:`bot.adapters.slack.blocks`, whose escaping and clipping it uses. A long summary is
-split into several messages, each within Block Kit's limits.
+Pure like :mod:`bot.adapters.slack.blocks`, and escaped and clipped by :mod:`bot.adapters.slack.text`
+like it. A long summary is split into several messages, each within Block Kit's limits.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from bot.adapters.slack.blocks import (
+from bot.adapters.slack.text import (
     MAX_BLOCKS,
     MAX_HEADER,
     MAX_MESSAGE_CHARS,

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from pydantic import ValidationError
 
 from bot.core.dialogue import plurals
 from bot.core.dialogue.schema import (
@@ -26,6 +25,7 @@ from bot.core.dialogue.schema import (
     TextsDef,
     _Model,
 )
+from bot.core.dialogue.validate import SchemaProblem, validate
 from bot.core.dialogue.yaml_lines import Loc, YamlDocument
 from bot.errors import DialogueError
 
@@ -185,14 +185,9 @@ def _read(path: Path) -> YamlDocument:
 
 def _validate(model: type[_Model], doc: YamlDocument, base: Loc) -> Any:
     try:
-        return model.model_validate(doc.data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        # pydantic adds the union branch or model name to the path; keep keys the file has
-        clean = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
-        more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
-        raise DialogueError(f"{doc.where(base + clean)}: {_entry(doc, clean)}: {err['msg']}{more}") from None
+        return validate(model, doc.data)
+    except SchemaProblem as exc:
+        raise DialogueError(f"{doc.where(base + exc.loc)}: {_entry(doc, exc.loc)}: {exc.problem}") from None
 
 
 def _entry(doc: YamlDocument, loc: Loc) -> str:

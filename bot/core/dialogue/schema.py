@@ -1,12 +1,13 @@
-"""The dialogue files' schema: typed models that pydantic validates, entry by entry."""
+"""The dialogue files' schema: typed, frozen structs that msgspec validates, entry by entry."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+import msgspec
+from msgspec import Meta, field
 
-Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
+Ident = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
 Kind = Literal["scale", "single", "multi", "text", "date"]
 RecordField = Literal["decision", "reasons", "owner", "channels", "domain", "revisit", "pilot_scope", "reconsider"]
 DECISIONS = ("go", "pilot", "not_now")
@@ -14,50 +15,48 @@ END = "end"
 MAX_OPTIONS = 12
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+class _Model(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The base of every entry: unknown keys are an error (a typo is never silently ignored)."""
 
 
-class OptionDef(_Model):
+class OptionDef(_Model, frozen=True, kw_only=True):
     value: Ident
-    score: int | None = Field(None, ge=1, le=5)
+    score: Annotated[int, Meta(ge=1, le=5)] | None = None
 
 
-class Condition(_Model):
+class Condition(_Model, frozen=True, kw_only=True):
     question: Ident | None = None
-    is_: tuple[str, ...] | None = Field(None, alias="is")
+    is_: tuple[str, ...] | None = field(default=None, name="is")
     unanswered: Ident | None = None
 
-    @model_validator(mode="after")
-    def _one_form(self) -> Condition:
+    def __post_init__(self) -> None:
         if self.unanswered is not None and self.question is None and self.is_ is None:
-            return self
+            return
         if self.unanswered is None and self.question is not None and self.is_:
-            return self
+            return
         raise ValueError("a condition is either {question: Q, is: [values]} or {unanswered: Q}")
 
 
-class NextRule(_Model):
+class NextRule(_Model, frozen=True, kw_only=True):
     when: Condition | None = None
     goto: Ident
 
 
-class QuestionDef(_Model):
+class QuestionDef(_Model, frozen=True, kw_only=True):
     id: Ident
     phase: Ident
     theme: Ident
     kind: Kind
-    covers: tuple[str, ...] = Field(min_length=1)
+    covers: Annotated[tuple[str, ...], Meta(min_length=1)]
     options: tuple[OptionDef, ...] = ()
     next: Ident | tuple[NextRule, ...] | None = None
     record: RecordField | None = None
 
-    @model_validator(mode="after")
-    def _options_fit_kind(self) -> QuestionDef:
+    def __post_init__(self) -> None:
         if self.kind in ("text", "date"):
             if self.options:
                 raise ValueError(f"a {self.kind} question has no options")
-            return self
+            return
         if not 2 <= len(self.options) <= MAX_OPTIONS:
             raise ValueError(f"a {self.kind} question needs 2 to {MAX_OPTIONS} options")
         values = [o.value for o in self.options]
@@ -69,33 +68,32 @@ class QuestionDef(_Model):
                 raise ValueError("every option of a scale question needs a score (1..5)")
             if scores != sorted(scores):  # type: ignore[type-var]
                 raise ValueError("scale options go from the lowest score to the highest")
-        return self
 
 
-class FlowDef(_Model):
-    id: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,40}$")]
-    version: int = Field(ge=1)
-    languages: tuple[Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")], ...] = Field(min_length=1)
+class FlowDef(_Model, frozen=True, kw_only=True):
+    id: Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_-]{0,40}$")]
+    version: Annotated[int, Meta(ge=1)]
+    languages: Annotated[tuple[Annotated[str, Meta(pattern=r"^[a-z]{2}$")], ...], Meta(min_length=1)]
     start: Ident
     revisit_defaults: dict[Literal["go", "pilot", "not_now"], str]
-    phases: tuple[Ident, ...] = Field(min_length=1)
-    themes: tuple[Ident, ...] = Field(min_length=1)
-    questions: tuple[QuestionDef, ...] = Field(min_length=1)
+    phases: Annotated[tuple[Ident, ...], Meta(min_length=1)]
+    themes: Annotated[tuple[Ident, ...], Meta(min_length=1)]
+    questions: Annotated[tuple[QuestionDef, ...], Meta(min_length=1)]
 
 
-Short = Annotated[str, StringConstraints(min_length=1, max_length=60)]
+Short = Annotated[str, Meta(min_length=1, max_length=60)]
 
 
-class QuestionText(_Model):
-    text: Annotated[str, StringConstraints(min_length=1, max_length=300)]
-    help: Annotated[str, StringConstraints(max_length=400)] = ""
+class QuestionText(_Model, frozen=True, kw_only=True):
+    text: Annotated[str, Meta(min_length=1, max_length=300)]
+    help: Annotated[str, Meta(max_length=400)] = ""
     options: dict[str, Short] = {}
 
 
-class TextsDef(_Model):
+class TextsDef(_Model, frozen=True, kw_only=True):
     language: str
-    title: Annotated[str, StringConstraints(min_length=1, max_length=80)]
-    intro: Annotated[str, StringConstraints(min_length=1, max_length=600)]
+    title: Annotated[str, Meta(min_length=1, max_length=80)]
+    intro: Annotated[str, Meta(min_length=1, max_length=600)]
     phases: dict[str, Short]
     themes: dict[str, Short]
     questions: dict[str, QuestionText]

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from bot.adapters.mattermost import render
+from bot.adapters.mattermost import dialog_bodies, render
 from bot.adapters.mattermost.signing import ContextSigner
 from bot.adapters.mattermost.summary import summary_posts
 from bot.core.messages import (
@@ -404,15 +404,15 @@ def test_an_answer_longer_than_a_post_is_clipped_not_lost() -> None:
 
 
 def test_dialogs() -> None:
-    body = render.answer_dialog(view(kind="date"), "STATE", URL, 5000)
+    body = dialog_bodies.answer_dialog(view(kind="date"), "STATE", URL, 5000)
     dialog = body["dialog"]
     assert body["url"] == URL and dialog["state"] == "STATE" and dialog["callback_id"] == "answer"
     (element,) = dialog["elements"]
     assert element["name"] == "text" and element["type"] == "textarea" and element["max_length"] == 3000
-    assert len(element["display_name"]) <= render.MAX_DIALOG_LABEL
+    assert len(element["display_name"]) <= dialog_bodies.MAX_DIALOG_LABEL
     assert "2027-06-01" in element["help_text"]
     ui = {"note_label": "Your note (a concern, a doubt, an idea)", "note_title": "Add a note"}
-    note = render.note_dialog(view(ui=ui), "S", URL, 1000)["dialog"]
+    note = dialog_bodies.note_dialog(view(ui=ui), "S", URL, 1000)["dialog"]
     assert note["elements"][0]["display_name"] == "Add a note"
     assert note["elements"][0]["placeholder"].startswith("Your note")
     assert note["elements"][0]["max_length"] == 1000

@@ -12,6 +12,7 @@ import pytest
 from bot.adapters.slack import blocks as sb
 from bot.adapters.slack import modals
 from bot.adapters.slack.summary import summary_messages
+from bot.adapters.slack.text import clip, esc
 from bot.core.messages import (
     Action,
     Audience,
@@ -97,10 +98,10 @@ def actions_of(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_escape_and_clip() -> None:
-    assert sb.esc("<!here> & <@U1>") == "&lt;!here&gt; &amp; &lt;@U1&gt;"
-    assert sb.clip("abc", 3) == "abc"
-    assert sb.clip("abcdef", 4) == "abc…"
-    assert sb.clip("ab&amp;cd", 5) == "ab…"  # never leaves half an entity
+    assert esc("<!here> & <@U1>") == "&lt;!here&gt; &amp; &lt;@U1&gt;"
+    assert clip("abc", 3) == "abc"
+    assert clip("abcdef", 4) == "abc…"
+    assert clip("ab&amp;cd", 5) == "ab…"  # never leaves half an entity
 
 
 def test_scale_question_has_option_buttons_facilitator_controls_and_tally() -> None:

@@ -23,8 +23,9 @@ import pytest
 
 from bot.adapters.slack import blocks as sb
 from bot.adapters.slack.app import TOGGLE_GUARD_SECONDS, SlackAdapter, build_slack_adapter
+from bot.adapters.slack.text import esc
 from bot.app import build_service
-from bot.config import Settings
+from bot.config import load_settings
 from bot.core.messages import ChannelKey, Event, Message, QuestionCard
 from bot.runtime.clock import ManualClock
 from bot.runtime.web import ServerHandle, create_web_app, serve_in_thread
@@ -150,7 +151,7 @@ def fake() -> Iterator[FakeSlackApi]:
 def make_env(
     fake: FakeSlackApi, store: Store, service: Any = None, window: float | None = None, **settings: str
 ) -> Iterator[Env]:
-    config = Settings.model_validate(
+    config = load_settings(
         {
             "SLACK_BOT_TOKEN": "xoxb-test-token",
             "SLACK_SIGNING_SECRET": SECRET,
@@ -284,7 +285,7 @@ def test_whole_check_five_users_clicking_at_once(quick_env: Env) -> None:
     summary = "".join(_text(m) for m in summary_messages(env))
     details = answers_part(summary_messages(env))
     for text in given.texts:  # every typed answer exactly once (escaped: it quoted <!here> and <@…>)
-        assert details.count(sb.esc(text)) == 1, text
+        assert details.count(esc(text)) == 1, text
     for question, selections in given.choices.items():
         chunk = _question_chunk(details, question)
         counted = sum(int(n) for n in re.findall(r": \*(\d+)\*", chunk))

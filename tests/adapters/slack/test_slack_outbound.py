@@ -13,7 +13,7 @@ from tenacity import wait_none
 from bot.adapters.slack import blocks as sb
 from bot.adapters.slack.app import SlackAdapter
 from bot.app import build_service
-from bot.config import Settings
+from bot.config import load_settings
 from bot.core.messages import Audience, ChannelKey, Notice
 from bot.runtime.clock import ManualClock
 from bot.runtime.web import create_web_app, serve_in_thread
@@ -44,7 +44,7 @@ def fake() -> Iterator[FakeSlackApi]:
 @pytest.fixture
 def env(fake: FakeSlackApi, store: Store) -> Iterator[Env]:
     """The adapter with retries that do not wait (``wait_none``), behind the real web server."""
-    config = Settings.model_validate(
+    config = load_settings(
         {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.url}
     )
     clock, waits = ManualClock(start=CLOCK_START), []

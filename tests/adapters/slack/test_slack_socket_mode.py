@@ -14,7 +14,7 @@ import pytest
 
 from bot.adapters.slack.app import build_slack_adapter
 from bot.app import build_service
-from bot.config import Settings
+from bot.config import load_settings
 from bot.errors import ConfigError
 from bot.store.store import Store
 from tests.fakes.slack_api import FakeSlackApi
@@ -40,7 +40,7 @@ def fake(socket_server: FakeSocketMode) -> Iterator[FakeSlackApi]:
 
 def test_slash_command_over_socket_mode(fake: FakeSlackApi, socket_server: FakeSocketMode, store: Store) -> None:
     # Socket Mode needs no signing secret and no public URL: only the bot token and the app token.
-    settings = Settings.model_validate(
+    settings = load_settings(
         {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_APP_TOKEN": "xapp-1-test", "SLACK_API_URL": fake.url}
     )
     adapter = build_slack_adapter(settings, build_service(settings, store), store)
@@ -80,7 +80,7 @@ def test_slash_command_over_socket_mode(fake: FakeSlackApi, socket_server: FakeS
 
 
 def test_socket_mode_needs_an_app_token(fake: FakeSlackApi, store: Store) -> None:
-    settings = Settings.model_validate(
+    settings = load_settings(
         {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": "x" * 20, "SLACK_API_URL": fake.url}
     )
     adapter = build_slack_adapter(settings, build_service(settings, store), store)
