@@ -142,8 +142,6 @@ class App:
         except BaseException:
             self._unwind(time.monotonic() + self.settings.shutdown_grace.total_seconds())
             raise
-        finally:
-            gc.enable()  # the CLI starts a server with the collector off (bot.cli._run_server)
         # What start-up built lives as long as the process: out of the collector's sight, a full
         # collection under load walks only what requests create (shorter pauses, the p99 of #13).
         gc.freeze()

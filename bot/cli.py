@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import os
 import sys
@@ -149,9 +148,6 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _run_server(mode: Mode) -> int:
-    # Importing and building allocate only what lives as long as the process, so the collector's
-    # passes over it during start-up found nothing and cost a tenth of it; App.start turns it back on.
-    gc.disable()
     settings = _settings()  # the log first: what importing the app warns about is logged in its format
     from bot.app import App
 
