@@ -7,6 +7,7 @@ The only module in ``bot/`` that imports ``mattermostdriver``.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -103,6 +104,12 @@ class PooledClient(Client):  # type: ignore[misc]
         adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=POOL_CONNECTIONS)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        # What requests reads from the environment on every call (the proxy variables, a CA bundle, and
+        # ~/.netrc, whose entry would replace the bot's token), read once: every call goes to one server.
+        # It was a fifth of a tally edit's time in requests (issue #13).
+        self.session.trust_env = False
+        self.session.proxies = requests.utils.get_environ_proxies(self.url)
+        self._ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
 
     def make_request(
         self,
@@ -122,7 +129,7 @@ class PooledClient(Client):  # type: ignore[misc]
             method.upper(),
             url + endpoint,
             headers=self.auth_header(),
-            verify=self._verify,
+            verify=self._ca_bundle if self._verify is True and self._ca_bundle else self._verify,
             json=options or {},
             params=params or {},
             data=data or {},

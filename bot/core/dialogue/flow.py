@@ -17,6 +17,8 @@ from transitions import Machine, MachineError
 from bot.core.dialogue.load import Dialogue
 from bot.core.dialogue.schema import END, Condition
 
+REMEMBERED = 4096  # counts of questions ahead kept per flow (bounded: a key is a few short strings)
+
 
 class Facts(Protocol):
     """What the flow may ask of the team's answers."""
@@ -50,6 +52,18 @@ class Flow:
                 conditions: list[str | Callable[..., bool | None]] = [_condition(rule.when)] if rule.when else []
                 self.machine.add_transition("next", question.id, rule.goto, conditions=conditions)
         self._next = self.machine.events["next"]
+        # The questions the conditions read: all that where the flow leads depends on.
+        self._read = tuple(
+            dict.fromkeys(
+                name
+                for question in dialogue.questions.values()
+                for rule in question.rules
+                if rule.when is not None
+                for name in (rule.when.question, rule.when.unanswered)
+                if name
+            )
+        )
+        self._ahead: dict[tuple[object, ...], int] = {}
 
     def next_of(self, state: str, facts: Facts) -> str:
         """The question after ``state`` (or END)."""
@@ -61,7 +75,20 @@ class Flow:
         return position.state
 
     def remaining(self, state: str, facts: Facts) -> int:
-        """How many questions are still ahead, the current one excluded, if answers stay as they are."""
+        """How many questions are still ahead, the current one excluded, if answers stay as they are.
+
+        Walking the machine to the end is a trigger per question, and every card shows the count: it
+        is remembered per state and what the conditions read (a handful of answers, few combinations)."""
+        key = (state, *((facts.result(q), facts.answered(q)) for q in self._read))
+        ahead = self._ahead.get(key)
+        if ahead is None:
+            ahead = self._walk(state, facts)
+            if len(self._ahead) >= REMEMBERED:  # a bound for a dialogue with many branches; rarely hit
+                self._ahead.clear()
+            self._ahead[key] = ahead
+        return ahead
+
+    def _walk(self, state: str, facts: Facts) -> int:
         count = 0
         seen = {state}
         while state != END:
