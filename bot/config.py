@@ -176,7 +176,8 @@ def _known_zone(value: str) -> str | None:
 
 def _sentinel_list(value: str) -> str | None:
     try:
-        parse_host_ports(value) if value.strip() else ()
+        if value.strip():
+            parse_host_ports(value)
     except ValueError as exc:
         return str(exc)
     return None
@@ -215,16 +216,15 @@ def env_names() -> dict[str, str]:
 
 
 def _convert(name: str, kind: Any, raw: str) -> Any:
-    value: Any = raw
-    if name in _EMPTY_IS_UNSET and not raw.strip():
+    word = raw.strip()
+    if name in _EMPTY_IS_UNSET and not word:
         return None
-    if kind is bool and raw.strip().lower() in _YES | _NO:
-        return raw.strip().lower() in _YES
-    if kind in (timedelta, timedelta | None):
-        value = raw.strip()  # "3600" and " P30D " read as the documented plain seconds and ISO 8601
+    if kind is bool and (word.lower() in _YES or word.lower() in _NO):
+        return word.lower() in _YES
     if kind in (Path, Path | None):
         return Path(raw)
-    return msgspec.convert(value, kind, strict=False)
+    # " P30D " and "3600 " read as the documented ISO 8601 and plain seconds; other text as given
+    return msgspec.convert(word if kind in (timedelta, timedelta | None) else raw, kind, strict=False)
 
 
 _EXPECTED = {"int": "a whole number", "float": "a number", "bool": "yes or no (true/false, 1/0, on/off)"}

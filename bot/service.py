@@ -85,7 +85,7 @@ class CheckService(QuestionCards):
         # validated and recorded in one round trip. They never change, so caching them is safe
         # across replicas; a miss just costs one read.
         self._metas: OrderedDict[str, SessionMeta] = OrderedDict()
-        self._branch_fields = branch_fields(dialogue)  # what a tally's snapshot carries (bot.service_cards)
+        self._branch_fields = branch_fields(self.flow)  # what a tally's snapshot carries (bot.service_cards)
 
     # --- entry points ---------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.core.dialogue.load import Dialogue
+from bot.core.dialogue.flow import Flow
 from bot.core.engine.dispatch import Context
 from bot.core.messages import CardMode, ChannelKey, Message, QuestionCard, TallyChanged
 from bot.core.session import SessionMeta, SessionRecord, answer_field
@@ -19,7 +19,7 @@ from bot.service_store import SessionStore, WriteResultLike
 
 class QuestionCards:
     _store: SessionStore
-    _branch_fields: tuple[str, ...]  # branch_fields(dialogue), computed once
+    _branch_fields: tuple[str, ...]  # branch_fields(flow), computed once
 
     def _context(self, channel: ChannelKey | None) -> Context:
         raise NotImplementedError
@@ -72,14 +72,7 @@ class QuestionCards:
         return out
 
 
-def branch_fields(dialogue: Dialogue) -> tuple[str, ...]:
+def branch_fields(flow: Flow) -> tuple[str, ...]:
     """The answers a question's card reads besides its own: those the flow's branches depend on (the
     total ahead and the skip notes), so a tally renders from a snapshot, not the session."""
-    questions: dict[str, None] = {}
-    for question in dialogue.questions.values():
-        for rule in question.rules:
-            if rule.when is not None:
-                for name in (rule.when.question, rule.when.unanswered):
-                    if name:
-                        questions[name] = None
-    return tuple(answer_field(q) for q in questions)
+    return tuple(answer_field(q) for q in flow.reads)

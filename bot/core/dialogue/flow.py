@@ -53,7 +53,7 @@ class Flow:
                 self.machine.add_transition("next", question.id, rule.goto, conditions=conditions)
         self._next = self.machine.events["next"]
         # The questions the conditions read: all that where the flow leads depends on.
-        self._read = tuple(
+        self.reads = tuple(
             dict.fromkeys(
                 name
                 for question in dialogue.questions.values()
@@ -79,7 +79,7 @@ class Flow:
 
         Walking the machine to the end is a trigger per question, and every card shows the count: it
         is remembered per state and what the conditions read (a handful of answers, few combinations)."""
-        key = (state, *((facts.result(q), facts.answered(q)) for q in self._read))
+        key = (state, *((facts.result(q), facts.answered(q)) for q in self.reads))
         ahead = self._ahead.get(key)
         if ahead is None:
             ahead = self._walk(state, facts)
