@@ -575,7 +575,7 @@ def run(args: argparse.Namespace) -> list[Row]:
         out["mm_answers_per_s"], out["mm_errors"] = mm.rate, mm.errors
         empty_load = [Request("/empty", r.body, r.headers) for r in mm_load]
         out["empty_per_s"] = drive(empty.url, empty_load, args.clients).rate
-        time.sleep(2.5)  # every tally window closes (1 s, renewed at most once more)
+        time.sleep(3.5)  # every tally window closes (1 to 1.5 s, renewed at most once more)
         out["exact"] = check_tallies(world, fakes_popen, who, slack_checks, mm_who, mm_checks)
 
         # 3. one at a time
@@ -625,7 +625,7 @@ def run(args: argparse.Namespace) -> list[Row]:
         # the process has seen (within META_CACHE_SIZE), then round robin over all of them
         few = crowd[:1000]
         drive(serve.url, [world.mm_click(c, "warm", 1) for c in few], args.clients)
-        time.sleep(1.5)  # their windows close
+        time.sleep(2.0)  # their windows close (1 to 1.5 s)
         warm_round = drive(serve.url, [world.mm_click(c, "r1", 2) for c in few], 1)
         cold = drive(serve.url, [world.mm_click(c, "r2", 1) for c in crowd[1000:4000]], 1)
         spread = drive(

@@ -58,6 +58,7 @@ __all__ = ["OutboundError", "Outbox", "ReplyTo", "Wait"]
 
 CACHE_SIZE = 10_000  # sessions and channels remembered per process (SMC_CACHE_SIZE); least recent out first
 REF_WAIT_MAX = 1.6  # seconds of back-off for a question ref another replica is still storing
+TALLY_SPREAD = 0.5  # a tally window lasts 1 to 1.5 times its length (bot.runtime.coalesce)
 T = TypeVar("T")
 
 
@@ -81,13 +82,17 @@ class Outbox(TallyEdits):
         snapshots: Snapshots | None = None,
         cache_size: int = CACHE_SIZE,
         tally_clock: Clock | None = None,
+        tally_spread: float = TALLY_SPREAD,
     ) -> None:
         """``workers=0`` delivers in the caller's thread (the console; one batch at a time, whichever
         thread sends it); without ``tally_store`` tally changes are rendered and edited at once instead
         of being coalesced. ``settle(job, channel)`` is told when a summary that has a durable outbox
         entry (``SummaryCard.outbox_job``) went out, so the entry is not posted again. ``snapshots``
         (the service) renders a window's closing edit from what its close script returned;
-        ``cache_size`` bounds the per-process maps below; ``tally_clock``: the tally windows' (tests)."""
+        ``cache_size`` bounds the per-process maps below; ``tally_clock``: the tally windows' (tests);
+        ``tally_spread``: how much longer than ``window`` a window may last, drawn per window so
+        windows opened together drift apart (bot.runtime.coalesce; tests that move the clock by
+        exact windows pass 0)."""
         self.port = port
         self._refs = refs
         self._ui = ui
@@ -103,6 +108,7 @@ class Outbox(TallyEdits):
                 self._queue_edit,
                 window=window,
                 clock=tally_clock,
+                spread=tally_spread,
                 snapshots=self if snapshots is not None else None,
                 deliver_to=self._queue_edit,
             )

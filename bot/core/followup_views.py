@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, datetime, tzinfo
 
-from babel.dates import format_time
-
 from bot.core.messages import Action, Audience, Comparison, EventKind, Notice, Summary, ThemeChange
 from bot.core.reminders import Reminder, State, is_late
 from bot.core.report import THEME_SCALE, fmt_score
@@ -27,6 +25,8 @@ HISTORY_PAGE = 5
 
 def format_moment(lens: Lens, epoch: float, zone: tzinfo) -> str:
     """``1 June 2027, 09:00`` in the check's language and SMC_TIMEZONE (the date as every date reads)."""
+    from babel.dates import format_time  # loaded with the first date shown (bot.core.views.Lens)
+
     moment = datetime.fromtimestamp(epoch, tz=zone)
     return f"{lens.format_date(moment.date())}, {format_time(moment, 'HH:mm', locale=lens.language)}"
 

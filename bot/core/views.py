@@ -13,8 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from babel.dates import format_date
-
 from bot.core import tally
 from bot.core.dialogue.flow import Facts, Flow
 from bot.core.dialogue.load import Dialogue, Question
@@ -52,6 +50,8 @@ class Lens:
         return self.t(f"decision_{value}") if value else self.t("undecided")
 
     def format_date(self, value: date) -> str:
+        from babel.dates import format_date  # the whole locale's data: loaded when a date is first shown
+
         return format_date(value, format="long", locale=self.language)
 
 

@@ -13,6 +13,12 @@ whether it leads, with the card drawn from a snapshot read in the same script, a
 only delivers it and arms the close. The close is one script as well (``coalesce_close``), which
 returns the snapshot of a renewed window: no click and no close reads the whole session.
 
+Windows opened together (a crowd starting on 20 questions at once) would otherwise close together
+every second, and their closes and edits, rendered in one burst, hold the interpreter while every
+click in flight waits. So each window lasts ``window`` plus a random part of ``spread`` × ``window``
+(the outbox's default: between 1 and 1.5 s): never shorter than ``window``, which keeps a message at
+about one edit per second, and windows opened together close apart and keep drifting apart.
+
 Every window of a coalescer shares one clock (``bot.runtime.clock``): by default a
 :class:`~bot.runtime.clock.SystemClock`, whose single scheduler thread serves all open windows;
 tests pass a :class:`~bot.runtime.clock.ManualClock` and close windows by advancing it.
@@ -21,6 +27,7 @@ tests pass a :class:`~bot.runtime.clock.ManualClock` and close windows by advanc
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -64,18 +71,25 @@ class TallyCoalescer:
         clock: Clock | None = None,
         snapshots: Snapshots | None = None,
         deliver_to: DeliverTo | None = None,
+        spread: float = 0.0,
+        rng: Callable[[], float] = random.random,
     ) -> None:
         """``snapshots``: close windows with ``coalesce_close`` and render from its snapshot (else
         ``coalesce_exit`` and ``render``, which reads the session); ``deliver_to``: delivers a card
-        whose message ref the script returned (else ``deliver``, which looks it up)."""
+        whose message ref the script returned (else ``deliver``, which looks it up); ``spread``: each
+        window lasts ``window × (1 + spread × rng())``, ``rng`` giving a number in [0, 1)."""
+        if not 0.0 <= spread <= 1.0:
+            raise ValueError("spread is a fraction of the window, between 0 and 1")
         self._deliver_to = deliver_to
         self._store = store
         self._render = render
         self._deliver = deliver
         self._window = window
+        self._spread = spread
+        self._rng = rng
         self._snapshots = snapshots
-        # The lock outlives the window so that a slow timer never lets a second leader in early;
-        # a crashed leader's lock still expires.
+        # The lock outlives the (longest) window so that a slow timer never lets a second leader in
+        # early; a crashed leader's lock still expires.
         self._ttl_ms = int(window * 1000 * 5)
         self._pending = 0
         self._idle = threading.Condition()
@@ -141,7 +155,8 @@ class TallyCoalescer:
             if self._closed:
                 return
             self._pending += 1
-        self._clock.call_at(self._clock.now() + self._window, partial(self._close_window, key, session_id, question_id))
+        length = self._window * (1.0 + self._spread * self._rng()) if self._spread else self._window
+        self._clock.call_at(self._clock.now() + length, partial(self._close_window, key, session_id, question_id))
 
     def _close_window(self, key: str, session_id: str, question_id: str) -> None:
         try:

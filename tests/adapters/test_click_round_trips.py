@@ -142,6 +142,7 @@ def slack(store: Store) -> Iterator[tuple[FakeSlackApi, SlackAdapter, SlackSende
             clock=ManualClock(1_700_000_000.0).now,
             sleep=lambda s: None,
             tally_clock=tally_clock,
+            tally_spread=0.0,
         )
         server = serve_in_thread(create_web_app(adapter.routes(), ready=lambda: True))
         sender = SlackSender(
@@ -262,7 +263,13 @@ def mattermost(store: Store) -> Iterator[tuple[FakeMattermost, Any, str, ManualC
         clock, tally_clock = ManualClock(1_700_000_000.0), ManualClock()
         api = MattermostApi(settings.mattermost_url, settings.mattermost_bot_token)
         adapter = build_mattermost_adapter(
-            settings, build_service(settings, store), store, api=api, clock=clock.now, tally_clock=tally_clock
+            settings,
+            build_service(settings, store),
+            store,
+            api=api,
+            clock=clock.now,
+            tally_clock=tally_clock,
+            tally_spread=0.0,
         )
         server = bound.serve(create_web_app(adapter.routes(), store.ping))
         try:

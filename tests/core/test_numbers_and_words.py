@@ -17,6 +17,8 @@ import io
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -186,6 +188,29 @@ def test_babel_picks_the_form() -> None:
     assert phrase(None, "participants_count", "en", n=True) == "True participants", "a flag is no count"
     assert phrase(None, "participants_count", "xx", n=1) == "1 participant", "unknown to Babel: English, whole"
     assert (fmt_mean(3.45, "nl"), fmt_mean(3.45, "xx"), fmt_mean(3.45)) == ("3,5", "3.5", "3.5")
+
+
+def test_the_plural_rule_read_alone_is_babels_for_every_locale() -> None:
+    """plurals reads only the rule from Babel's locale files; it must be the one Babel's whole
+    locale gives, parents (pt_AO from pt_PT) and root (all "other") included. In a child process:
+    Babel keeps every locale it loads, which would stay in this one."""
+    script = """
+import sys
+from babel import Locale, localedata
+from bot.core.dialogue import plurals
+for name in ["nl", "en", "pl", "ar", "pt_BR", "sr_Latn", "en_US_POSIX"]:
+    plurals.forms_of(name)
+assert "babel.dates" not in sys.modules, "reading a plural rule loaded a locale's date data"
+differ = [x for x in [*localedata.locale_identifiers(), "EN"]
+          if (plurals._rule(x) or None) is None or plurals._rule(x).rules != Locale.parse(x).plural_form.rules]
+print(len(localedata.locale_identifiers()), differ)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    count, differ = done.stdout.split(" ", 1)
+    assert int(count) > 700 and differ.strip() == "[]"
+    assert plurals.forms_of("pl") == ("one", "few", "many", "other")
+    assert plurals.forms_of("xx") == ("other",) and plurals.category("xx", 1) == "one", "unknown: English's rule"
 
 
 def test_a_team_catalogue_without_plural_forms_keeps_its_own_text() -> None:

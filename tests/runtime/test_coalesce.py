@@ -8,6 +8,8 @@ from __future__ import annotations
 import threading
 import uuid
 
+import pytest
+
 from bot.core.dialogue.load import load_dialogue
 from bot.core.messages import EventKind, QuestionCard, TallyChanged
 from bot.runtime.clock import ManualClock
@@ -169,3 +171,29 @@ def test_on_the_real_clock_windows_close_by_themselves(store: Store) -> None:
         assert [c.view.respondent_count for c in delivered.cards] == [1, 2]
     finally:
         coalescer.close()
+
+
+def test_a_spread_window_lasts_longer_by_its_own_draw_never_shorter(store: Store) -> None:
+    """Windows opened together would close, render and edit together every second (the p99 of a
+    crowd, issue #13): each window lasts window × (1 + spread × a fresh draw), so they drift apart;
+    never less than the window, so a message still gets at most about one edit per second."""
+    team = _started(store)
+    clock = ManualClock()
+    delivered = Deliveries()
+    draws = iter([0.8, 0.2])
+    coalescer = TallyCoalescer(
+        store, team.service.question_card, delivered, window=WINDOW, clock=clock, spread=0.5, rng=lambda: next(draws)
+    )
+    _answer(team, coalescer, "u1", 1)  # leads: the window lasts 1.4
+    _answer(team, coalescer, "u2", 2)  # dirty
+    clock.advance(WINDOW)
+    assert (len(delivered), coalescer.open_windows) == (1, 1), "not closed at the plain window's end"
+    clock.advance(0.4)
+    assert len(delivered) == 2, "closed (renewed) at 1.4"
+    clock.advance(1.0)
+    assert coalescer.open_windows == 1, "the renewed window drew again: 1.1, not 1.4"
+    clock.advance(0.1)
+    assert (len(delivered), coalescer.open_windows) == (2, 0)
+    for wrong in (-0.1, 1.5):
+        with pytest.raises(ValueError):
+            TallyCoalescer(store, team.service.question_card, delivered, window=WINDOW, clock=clock, spread=wrong)

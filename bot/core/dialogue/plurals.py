@@ -13,9 +13,13 @@ every category its own plural rule distinguishes (English and Dutch: ``one`` and
 from __future__ import annotations
 
 import functools
+import pickle
 from collections.abc import Mapping
+from typing import Any
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale, UnknownLocaleError, localedata
+from babel.core import get_global
+from babel.plural import PluralRule
 
 CATEGORIES = ("zero", "one", "two", "few", "many", "other")  # CLDR's plural categories
 OTHER = "other"
@@ -31,25 +35,64 @@ class PluralProblem(ValueError):
 
 
 @functools.cache
-def _locale(language: str) -> Locale | None:
+def _rule(language: str) -> PluralRule | None:
+    """The language's CLDR plural rule from Babel's data, or None for a language Babel does not know.
+
+    ``Locale.parse(language).plural_form`` would load and keep the whole locale (number and date
+    formats, names of every language and territory: 5.6 MiB for Dutch and English, a tenth of an
+    idle process) and import ``babel.dates`` to unpickle it. The rule is one entry of the file of
+    the locale or of the parent it inherits it from (pt_AO from pt_PT), so read just that."""
     try:
-        return Locale.parse(language)
+        name = str(Locale.parse(language))  # Babel's own spelling: nl, pt_BR, sr_Latn_RS
     except (ValueError, UnknownLocaleError):
         return None
+    while True:  # the locale, then its parents as Babel merges them, ending with root (all "other")
+        rule = _read_rule(name)
+        if rule is not None or name == "root":
+            return rule
+        name = get_global("parent_exceptions").get(name) or "_".join(name.split("_")[:-1]) or "root"
+
+
+class _Discarded:
+    """Whatever else a locale file pickles (date patterns, aliases …): built as nothing, then dropped."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> _Discarded:
+        return object.__new__(cls)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __setstate__(self, state: Any) -> None:
+        pass
+
+
+class _RuleOnly(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        return PluralRule if (module, name) == ("babel.plural", "PluralRule") else _Discarded
+
+
+def _read_rule(name: str) -> PluralRule | None:
+    try:
+        with open(localedata.resolve_locale_filename(name), "rb") as file:
+            data = _RuleOnly(file).load()
+    except FileNotFoundError:
+        return None
+    rule = data.get("plural_form") if isinstance(data, dict) else None
+    return rule if isinstance(rule, PluralRule) else None
 
 
 def forms_of(language: str) -> tuple[str, ...]:
     """The plural categories ``language`` distinguishes, ``other`` always among them, in CLDR order."""
-    locale = _locale(language)
-    tags = set(locale.plural_form.tags) if locale is not None else set()
+    rule = _rule(language)
+    tags = set(rule.tags) if rule is not None else set()
     return tuple(c for c in CATEGORIES if c in tags or c == OTHER)
 
 
 def category(language: str, n: float) -> str:
     """``one`` / ``other`` (…) for the count ``n`` by the language's plural rule (English's for a
     language Babel does not know: its texts fall back on the English ones)."""
-    locale = _locale(language) or _locale("en")
-    return str(locale.plural_form(abs(n))) if locale is not None else OTHER
+    rule = _rule(language) or _rule("en")
+    return str(rule(abs(n))) if rule is not None else OTHER
 
 
 def form_key(key: str, form: str) -> str:
