@@ -58,6 +58,8 @@ from urllib.parse import urlencode, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import floors  # noqa: E402  (bench/, beside this file)
+
 SLACK_SECRET = "bench-signing-secret-0123456789"
 MM_SECRET = "bench-secret-for-mattermost-0123456789"
 MM_TOKEN = "benchcommandtoken"
@@ -89,7 +91,7 @@ def child_fakes() -> int:
     return 0
 
 
-def child_server(kind: str, slack_url: str) -> int:
+def child_server(kind: str, slack_url: str, redis_url: str = "") -> int:
     if kind == "bolt-min":  # imports nothing of the bot: its start-up and memory are bolt's alone
         from slack_bolt import App
 
@@ -138,6 +140,8 @@ def child_server(kind: str, slack_url: str) -> int:
         app = Flask("empty")
         app.add_url_rule("/healthz", "healthz", lambda: Response('{"status":"ok"}', mimetype="application/json"))
         app.add_url_rule("/empty", "empty", lambda: Response("{}", mimetype="application/json"), methods=["POST"])
+        if redis_url:  # the floor of an answer: {} after the one round trip recording it needs (bench/floors.py)
+            app.add_url_rule("/empty-redis", "empty-redis", floors.one_round_trip_view(redis_url), methods=["POST"])
     server = WebServer(app, "127.0.0.1", 0).start()
     print(json.dumps({"url": server.url}), flush=True)
     sys.stdin.read()
@@ -195,10 +199,10 @@ def _status(pid: int, key: str) -> int:
     return 0
 
 
-def spawn_child(kind: str, slack_url: str, log: Path) -> Proc:
+def spawn_child(kind: str, slack_url: str, log: Path, redis_url: str = "") -> Proc:
     began = time.perf_counter()
     popen = subprocess.Popen(
-        [sys.executable, __file__, "--child", kind, "--slack-url", slack_url],
+        [sys.executable, __file__, "--child", kind, "--slack-url", slack_url, "--redis-url", redis_url],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=log.open("a"),
@@ -540,8 +544,9 @@ def run(args: argparse.Namespace) -> list[Row]:
         procs.append(serve)
         out["startup"] = starts
         out["rss"] = rss
+        out["imports"] = floors.import_seconds(floors.third_party_modules(str(ROOT)))
         bolt_ack = spawn_child("bolt-ack", fakes["slack"], log)
-        empty = spawn_child("empty", fakes["slack"], log)
+        empty = spawn_child("empty", fakes["slack"], log, redis_url=redis_server.url)
         procs += [bolt_ack, empty]
         world = World(redis_server.url, fakes, serve)
         threads = {"idle": serve.threads()}
@@ -582,6 +587,9 @@ def run(args: argparse.Namespace) -> list[Row]:
         serial = {
             "mattermost": drive(serve.url, [world.mm_click(mm_checks[i % 20], f"o{i}", 1) for i in range(800)], 1),
             "empty": drive(empty.url, [Request("/empty", b"{}", {"Content-Type": "application/json"})] * 800, 1),
+            "empty-redis": drive(
+                empty.url, [Request("/empty-redis", b"{}", {"Content-Type": "application/json"})] * 800, 1
+            ),
             "slack": drive(
                 serve.url, [world.slack_click(sender, slack_checks[i % 20], f"s{i % 40}", 2) for i in range(800)], 1
             ),
@@ -778,9 +786,27 @@ def report(args: argparse.Namespace, out: dict[str, Any], log: Path) -> list[Row
                 target,
             )
         )
+    floor, empty = out["serial"]["empty-redis"][0], out["serial"]["empty"][0]
+    rows += [  # what no bot can go below here (bench/floors.py): how much of a target is left for its own code
+        (
+            "floor: the third-party imports of serve alone, spawn to exit",
+            f"{out['imports']:.2f} s",
+            f"bolt-min {s_min:.2f} s",
+            out["imports"] / s_min,
+            "floor of start-up ≤ 2×",
+        ),
+        (
+            "floor: {} after one EVALSHA, one at a time p50 ms",
+            f"{floor:.2f}",
+            f"empty {empty:.2f}",
+            floor / empty,
+            "floor of MM p50 ≤ 1.5×",
+        ),
+    ]
     width = max(len(r[0]) for r in rows)
     for name, value, baseline, ratio, target in rows:
         print(f"{name:<{width}}  {value:>16}  {baseline:>26}  {ratio:6.2f}×  {target}")
+    print(f"MM p50 ≤ 1.5× of {{}} leaves {1.5 * empty - floor:.2f} ms for all the bot does besides the round trip")
     print(f"threads of serve: {out['threads']}")
     print(f"Mattermost answers/s over {args.live} live checks (8 clients): {out['spread_per_s']:.0f}")
     print(f"tallies: {out['exact']}; Mattermost errors under load: {out['mm_errors']}")
@@ -798,11 +824,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1, help="whole runs, then each ratio's median and range")
     parser.add_argument("--child", choices=("fakes", "bolt-ack", "bolt-min", "empty"))
     parser.add_argument("--slack-url", default="")
+    parser.add_argument("--redis-url", default="", help="children: the bench's Redis (the empty child's floor)")
     args = parser.parse_args()
     if args.child == "fakes":
         return child_fakes()
     if args.child:
-        return child_server(args.child, args.slack_url)
+        return child_server(args.child, args.slack_url, args.redis_url)
     import compileall
 
     # The bot's modules compiled once, as an installed package's are (pip and the image compile them):

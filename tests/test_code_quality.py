@@ -20,7 +20,7 @@ OWNERS = {
     "mattermostdriver": {"bot/adapters/mattermost/api.py"},
     "mattermostautodriver": {"bot/adapters/mattermost/api.py"},
     "redis": {"bot/store/", "bot/runtime/redis_server.py"},
-    "flask": set(),  # bench/e2e.py's baseline only; the bot routes with bot/runtime/wsgi.py
+    "flask": set(),  # the bench's baselines only (bench/e2e.py, floors.py); the bot routes with runtime/wsgi.py
     "waitress": {"bot/runtime/web.py"},
     "matplotlib": {"bot/adapters/chart.py"},
     "prometheus_client": {"bot/runtime/metrics.py"},

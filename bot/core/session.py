@@ -57,7 +57,7 @@ class Answer:
         if isinstance(value, str):
             return cls(text=value, at=at)
         choices = value if isinstance(value, list) else []
-        return cls(choices=tuple(int(c) for c in choices), at=at)
+        return cls(choices=tuple(map(int, choices)), at=at)
 
 
 @dataclass
@@ -170,9 +170,12 @@ class SessionRecord:
             if key.startswith(ANSWER_PREFIX):
                 question = key[len(ANSWER_PREFIX) :]
                 per_user = record.answers.setdefault(question, {})
-                for position, line in enumerate(_lines(raw)):
-                    index, _, value = line.partition("\t")
-                    per_user[record.users[int(index)]] = Answer.from_value(json.loads(value), float(position))
+                entries = [line.partition("\t") for line in _lines(raw)]
+                # The whole question's answers in one decode: one json.loads per person was most of
+                # a tally card's time with a crowd on the question (a card per window's close).
+                values = json.loads("[" + ",".join(value for _, _, value in entries) + "]")
+                for position, ((index, _, _), value) in enumerate(zip(entries, values, strict=True)):
+                    per_user[record.users[int(index)]] = Answer.from_value(value, float(position))
             elif key.startswith(CHECKIN_PREFIX):
                 chosen = (line.partition("\t") for line in _lines(raw))
                 record.checkin[key[len(CHECKIN_PREFIX) :]] = {u: int(c) for u, _, c in chosen if c.isdigit()}
