@@ -202,7 +202,7 @@ for name in ["nl", "en", "pl", "ar", "pt_BR", "sr_Latn", "en_US_POSIX"]:
     plurals.forms_of(name)
 assert "babel.dates" not in sys.modules, "reading a plural rule loaded a locale's date data"
 differ = [x for x in [*localedata.locale_identifiers(), "EN"]
-          if (plurals._rule(x) or None) is None or plurals._rule(x).rules != Locale.parse(x).plural_form.rules]
+          if plurals._rule(x) is None or plurals._rule(x).rules != Locale.parse(x).plural_form.rules]
 print(len(localedata.locale_identifiers()), differ)
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
