@@ -211,6 +211,7 @@ print(len(localedata.locale_identifiers()), differ)
     assert int(count) > 700 and differ.strip() == "[]"
     assert plurals.forms_of("pl") == ("one", "few", "many", "other")
     assert plurals.forms_of("xx") == ("other",) and plurals.category("xx", 1) == "one", "unknown: English's rule"
+    assert plurals.forms_of("ja") == ("other",) and plurals.category("ja", 1) == "other", "Japanese's own rule"
 
 
 def test_a_team_catalogue_without_plural_forms_keeps_its_own_text() -> None:

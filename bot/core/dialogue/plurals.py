@@ -91,7 +91,9 @@ def forms_of(language: str) -> tuple[str, ...]:
 def category(language: str, n: float) -> str:
     """``one`` / ``other`` (…) for the count ``n`` by the language's plural rule (English's for a
     language Babel does not know: its texts fall back on the English ones)."""
-    rule = _rule(language) or _rule("en")
+    rule = _rule(language)
+    if rule is None:  # (a rule for "other" only, as Japanese has, is a rule: not English's)
+        rule = _rule("en")
     return str(rule(abs(n))) if rule is not None else OTHER
 
 
