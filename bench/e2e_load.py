@@ -110,12 +110,13 @@ class World:
             channel = f"CB{uuid.uuid4().hex[:8].upper()}"
             assert sender.slash(channel, "UFAC", "start").status == 200
             out.append(channel)
-        return [self._slack_ref(c) for c in out]
+        return [self._question_ref("slack", TEAM, c) for c in out]
 
-    def _slack_ref(self, channel: str) -> tuple[str, str, str]:
+    def _question_ref(self, platform: str, team: str, channel: str) -> tuple[str, str, str]:
+        """The channel's running check and its first question's message, once the outbox posted it."""
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            record = self.store.load_running(f"slack:{TEAM}:{channel}")
+            record = self.store.load_running(f"{platform}:{team}:{channel}")
             ref = self.store.get_ref(record.id, f"q:{QUESTION}") if record else None
             if record and ref:
                 return channel, record.id, ref
@@ -173,17 +174,7 @@ class World:
             assert conn.getresponse().read() is not None
             out.append(channel)
         conn.close()
-        return [self._mm_ref(c) for c in out]
-
-    def _mm_ref(self, channel: str) -> tuple[str, str, str]:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            record = self.store.load_running(f"mattermost:{MM_TEAM}:{channel}")
-            ref = self.store.get_ref(record.id, f"q:{QUESTION}") if record else None
-            if record and ref:
-                return channel, record.id, ref
-            time.sleep(0.01)
-        raise SystemExit(f"no question posted in {channel}")
+        return [self._question_ref("mattermost", MM_TEAM, c) for c in out]
 
     def mm_crowd(self, count: int) -> list[tuple[str, str, str]]:
         """``count`` running checks written into the store at their first question, each with a post."""
