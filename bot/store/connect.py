@@ -195,9 +195,11 @@ def _through_sentinels(settings: RedisSettings) -> redis.Redis:
     }
     if settings.redis_tls:
         sentinel_options.update(ssl=True, **tls)
-    # redis.sentinel has no type hints; what it returns is checked below.
-    sentinel = Sentinel(list(settings.redis_sentinels), sentinel_kwargs=sentinel_options)  # type: ignore[no-untyped-call]
-    client = sentinel.master_for(  # type: ignore[no-untyped-call]
+    # redis.sentinel has type hints only from redis-py 8.2 on: called as Any, so it type-checks with
+    # and without them (an ignore would be unused on one of the two); what it returns is checked below.
+    sentinel_class: Any = Sentinel
+    sentinel = sentinel_class(list(settings.redis_sentinels), sentinel_kwargs=sentinel_options)
+    client = sentinel.master_for(
         settings.redis_sentinel_master,
         redis_class=_PrimaryClient,
         connection_class=_PrimarySSLConnection if settings.redis_tls else _PrimaryConnection,
