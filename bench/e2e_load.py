@@ -25,6 +25,9 @@ class Request:
     path: str
     body: bytes
     headers: dict[str, str]
+    # A Mattermost click: where the fake takes the bot's answer, to do what the server does with it
+    # (apply its ``update`` to the post) once the answer is in, outside the measured time.
+    answered: str = ""
 
 
 @dataclass
@@ -51,6 +54,7 @@ def drive(url: str, requests: list[Request], clients: int, rate: float | None = 
 
     def client(index: int) -> None:
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        server: ServerStandIn | None = None
         mine = requests[index::clients]
         for n, req in enumerate(mine):
             planned = start + (n * clients + index) / rate if rate else time.perf_counter()
@@ -61,19 +65,24 @@ def drive(url: str, requests: list[Request], clients: int, rate: float | None = 
             try:
                 conn.request("POST", req.path, body=req.body, headers=req.headers)
                 response = conn.getresponse()
-                response.read()
+                answer = response.read()
                 ok = response.status == 200
             except (OSError, http.client.HTTPException):
                 conn.close()
                 conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
                 ok = False
             took = time.perf_counter() - planned
+            if ok and req.answered and b'"update"' in answer:
+                server = server or ServerStandIn(req.answered)
+                server.answered(req, answer)
             with lock:
                 if ok:
                     result.latencies.append(took)
                 else:
                     result.errors += 1
         conn.close()
+        if server is not None:
+            server.close()
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for t in threads:
@@ -82,6 +91,24 @@ def drive(url: str, requests: list[Request], clients: int, rate: float | None = 
         t.join()
     result.elapsed = time.perf_counter() - start
     return result
+
+
+class ServerStandIn:
+    """What the Mattermost server does with the bot's answer to a click before it answers the user:
+    the answer goes to the fake (``/_fake/integration-response/<post>``), which applies its update."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self._conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+
+    def answered(self, req: Request, answer: bytes) -> None:
+        click = json.loads(req.body)
+        body = json.dumps({"user_id": click["user_id"], "response": json.loads(answer)})
+        self._conn.request("POST", urlsplit(req.answered).path, body=body, headers={"Content-Type": "application/json"})
+        self._conn.getresponse().read()
+
+    def close(self) -> None:
+        self._conn.close()
 
 
 # --- the checks the load clicks on ----------------------------------------------------------------------
@@ -231,7 +258,8 @@ class World:
             "type": "button",
             "context": context,
         }
-        return Request("/mattermost/actions", json.dumps(body).encode(), {"Content-Type": "application/json"})
+        answered = f"{self.fakes['mm']}/_fake/integration-response/{post}"
+        return Request("/mattermost/actions", json.dumps(body).encode(), {"Content-Type": "application/json"}, answered)
 
     def respondents(self, sid: str) -> set[str]:
         record = self.store.load(sid)

@@ -48,6 +48,9 @@ class TallyEdits:
     def ref(self, session_id: str | None, name: str) -> str | None:
         raise NotImplementedError
 
+    def _remember(self, session: str, channel: ChannelKey, language: str | None, write: bool = True) -> None:
+        raise NotImplementedError
+
     # --- the operation of a click's tally change, and of an updated question card --------------
 
     def _tally(self, channel: ChannelKey, change: TallyChanged, reply: ReplyTo, session: str | None) -> None:
@@ -57,6 +60,15 @@ class TallyEdits:
             card = change.card or self._closed_last(change.session_id, change.question_id)
             self.coalescer.led(change.session_id, change.question_id, card, change.ref)
         # else the window was open: the click's write marked it, and its close edits the message
+
+    def led_in_reply(self, channel: ChannelKey, change: TallyChanged) -> None:
+        """A click that leads its window and whose card the platform shows from the click's own
+        answer (Mattermost's ``update``): nothing to deliver now, only the window's close to arm,
+        which edits the message if more clicks came meanwhile."""
+        if self.coalescer is None or not change.lead:
+            raise ValueError("only a click that leads its tally window can be shown in its reply")
+        self._remember(change.session_id, channel, None, write=False)
+        self.coalescer.led(change.session_id, change.question_id, None, change.ref)
 
     def _updated(self, channel: ChannelKey, card: QuestionCard) -> None:
         """An updated question card (CardMode.UPDATE): remembered, then edited like a tally change."""

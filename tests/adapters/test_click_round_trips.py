@@ -34,7 +34,7 @@ from bot.runtime.clock import ManualClock
 from bot.runtime.web import create_web_app, serve_in_thread
 from bot.store.store import Store
 from tests.conftest import LateServer
-from tests.fakes.mattermost_api import FakeMattermost
+from tests.fakes.mattermost_api import FakeMattermost, post_action
 from tests.fakes.slack_api import FakeSlackApi, Posted
 from tests.fakes.slack_signing import SlackSender
 
@@ -302,8 +302,10 @@ def test_a_mattermost_click_is_one_round_trip_and_a_window_one_more(
     question = fake.wait_for(lambda f: next((p for p in f.channel_posts(MM_CHANNEL) if _mm_actions(p)), None))
     triggers = iter(range(1_000_000))
 
-    def edits() -> int:
-        return len([c for c in fake.calls_to("PUT") if question["id"] in c.path])
+    def edits() -> int:  # by the bot's REST calls, and by the server from the bot's answers to clicks
+        return len([c for c in fake.calls_to("PUT") if question["id"] in c.path]) + len(fake.action_updates)
+
+    answers: list[dict[str, Any]] = []
 
     def click(user: str, option: int) -> None:
         action = next(a for a in _mm_actions(question) if a["id"] == f"opt{option}")
@@ -317,12 +319,11 @@ def test_a_mattermost_click_is_one_round_trip_and_a_window_one_more(
             "type": "button",
             "context": action["integration"]["context"],
         }
-        body = json.dumps(payload)
-        reply = http.post(
-            action["integration"]["url"], data=body, headers={"Content-Type": "application/json"}, timeout=10
-        )
+        reply = post_action(http, fake, action["integration"]["url"], payload)
         assert reply.status_code == 200, reply.text
-        batches.wait()
+        answers.append(reply.json())
+        if "update" not in answers[-1]:  # else the click queued nothing: its answer carried the card
+            batches.wait()
 
     for user in MM_USERS:
         click(user, 1)
@@ -332,11 +333,14 @@ def test_a_mattermost_click_is_one_round_trip_and_a_window_one_more(
     assert adapter.outbox.wait_idle(10)
     before = edits()
 
+    puts = len(fake.calls_to("PUT"))
     _expect_one_script(traffic.step(lambda: click(MM_USERS[1], 2)))
     assert edits() == before + 1, "the leader's card went out at once"
+    assert "update" in answers[-1] and len(fake.calls_to("PUT")) == puts, "in the click's answer, not by REST"
     _expect_one_script(traffic.step(lambda: click(MM_USERS[2], 3)))
     _expect_one_script(traffic.step(lambda: click(MM_USERS[2], 3)))  # a double click: dropped in the same script
     assert edits() == before + 1, "followers only mark the window"
+    assert "update" not in answers[-2] and "update" not in answers[-1]
 
     def close() -> None:
         tally_clock.advance(WINDOW)

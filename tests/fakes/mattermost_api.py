@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import jsonschema
+import requests
 import yaml
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import OpenAPIV30SpecValidator
@@ -278,6 +279,9 @@ class FakeMattermost(LoopbackServer):
         self.commands: dict[str, dict[str, Any]] = {}
         self.dialogs: list[dict[str, Any]] = []
         self.issued_triggers: set[str] = set()
+        self.action_answers: list[dict[str, Any]] = []  # the integration's answers to clicks, as applied
+        self.action_updates: list[str] = []  # the posts those answers updated
+        self.action_ephemerals: list[dict[str, Any]] = []  # what those answers showed the clicker only
         self._injections: list[_Injection] = []
         self._cond = threading.Condition()
         self._seq = itertools.count(1)
@@ -397,6 +401,43 @@ class FakeMattermost(LoopbackServer):
 
         return self.wait_for(enough, timeout)  # type: ignore[no-any-return]
 
+    def integration_answered(self, post_id: str, user_id: str, response: Any) -> None:
+        """What the server does with an integration's answer to a button on ``post_id``, before it
+        answers the clicker's client (``DoPostActionWithCookie``, server/channels/app/integration_action.go).
+
+        ``update`` replaces the post as ``UpdatePost`` does: its message and file ids, and its props
+        unless they are null — keeping the server's own (``from_webhook``, ``override_username``,
+        ``override_icon_url``), never ``is_pinned`` or ``has_reactions``. ``ephemeral_text`` becomes a
+        post only the clicker sees, in the post's thread. The update is checked against the spec as
+        the ``PUT /posts/{post_id}`` body the server turns it into."""
+        if not isinstance(response, dict):
+            return
+        update = response.get("update")
+        with self._cond:
+            self.action_answers.append(response)
+            post = self.posts.get(post_id)
+            if isinstance(update, dict) and post is not None:
+                if self.checker is not None:
+                    body = {**update, "id": post_id}
+                    self.violations.extend(
+                        self.checker.check("PUT", f"/api/v4/posts/{post_id}", body, "application/json")
+                    )
+                props = update.get("props")
+                if props is not None:
+                    kept = {k: v for k, v in post["props"].items() if k in _SERVER_PROPS}
+                    post["props"] = {**props, **kept}
+                post["message"] = update.get("message", "")
+                post["file_ids"] = list(update.get("file_ids") or [])
+                post["update_at"] = post["edit_at"] = _millis()
+                post.setdefault("history", []).append({"message": post["message"], "props": post["props"]})
+                self.action_updates.append(post_id)
+            text = response.get("ephemeral_text")
+            if text and post is not None:
+                reply = self._new_post({"channel_id": post["channel_id"], "message": text})
+                reply.update(type="system_ephemeral", user_id_target=user_id, root_id=post["root_id"] or post_id)
+                self.action_ephemerals.append(reply)
+            self._cond.notify_all()
+
     def channel_posts(self, channel_id: str, root_only: bool = False) -> list[dict[str, Any]]:
         with self._cond:
             posts = sorted(self.posts.values(), key=lambda p: p["create_at"])
@@ -420,6 +461,10 @@ class FakeMattermost(LoopbackServer):
                 body = json.loads(raw)
             except ValueError:
                 body = None
+        m = re.fullmatch(r"/_fake/integration-response/([^/]+)", path)
+        if method == "POST" and m and isinstance(body, dict):  # not the API: the bench's stand-in for the server
+            self.integration_answered(m.group(1), str(body.get("user_id", "")), body.get("response"))
+            return 200, {"Content-Type": "application/json"}, b"{}"
         call = Call(method, path, query, headers, body, form)
         with self._cond:
             self.calls.append(call)
@@ -651,6 +696,25 @@ class FakeMattermost(LoopbackServer):
             "pending_post_id": "",
             "metadata": {},
         }
+
+
+def post_action(
+    session: requests.Session, fake: FakeMattermost, url: str, payload: dict[str, Any], timeout: float = 10
+) -> requests.Response:
+    """Send a button click as the server does (``payload``: a PostActionIntegrationRequest) and, as
+    the server does before it answers the clicker's client, apply the integration's answer."""
+    reply = session.post(url, data=json.dumps(payload), headers={"Content-Type": "application/json"}, timeout=timeout)
+    if reply.status_code == 200 and payload.get("post_id"):
+        try:
+            answer = reply.json()
+        except ValueError:
+            answer = None
+        fake.integration_answered(str(payload["post_id"]), str(payload.get("user_id") or ""), answer)
+    return reply
+
+
+# Props the server keeps on a post whatever an integration's update says (integration_action.go).
+_SERVER_PROPS = ("from_webhook", "override_username", "override_icon_url")
 
 
 def _parse_multipart(content_type: str, raw: bytes) -> dict[str, Any]:

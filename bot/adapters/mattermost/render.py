@@ -320,10 +320,15 @@ def command_response(notices: Iterable[Notice], target: Target) -> dict[str, Any
     return response
 
 
-def action_response(ephemeral_texts: Sequence[str]) -> dict[str, Any]:
-    """The JSON answer to a button click (no post update: tallies go through the coalescer)."""
+def action_response(ephemeral_texts: Sequence[str], update: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON answer to a button click: the texts only the clicker sees, and ``update``, the
+    clicked post's new body (``{"message", "props"}``), which Mattermost applies before it answers
+    the clicker's client."""
     text = "\n\n".join(neutralise(x, MAX_POST // max(len(ephemeral_texts), 1)) for x in ephemeral_texts if x)
-    return {"ephemeral_text": text, "skip_slack_parsing": True} if text else {}
+    out: dict[str, Any] = {"ephemeral_text": text, "skip_slack_parsing": True} if text else {}
+    if update is not None:
+        out["update"] = update
+    return out
 
 
 def error_response(message: str) -> dict[str, Any]:

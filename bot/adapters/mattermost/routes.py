@@ -9,8 +9,10 @@ Requests from Mattermost
 
 Each request is answered at once: the engine runs in the request thread (Redis round trips only)
 and the caller's own ephemeral notices go back in the HTTP response, which needs no extra
-permission. Everything else goes through :class:`bot.adapters.outbox.Outbox` (REST calls in
-:mod:`bot.adapters.mattermost.outbound`): ordered per channel, retried, coalesced tally edits.
+permission; so does the clicked question's new card when the click leads its tally window
+(``update``, which Mattermost applies to the post itself). Everything else goes through
+:class:`bot.adapters.outbox.Outbox` (REST calls in :mod:`bot.adapters.mattermost.outbound`):
+ordered per channel, retried, coalesced tally edits.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from bot.core.messages import (
     Message,
     Notice,
     SummaryCard,
+    TallyChanged,
     Tone,
 )
 from bot.core.numbers import is_ascii_number
@@ -266,7 +269,9 @@ class MattermostAdapter:
             window_ms=coalescer.ttl_ms if coalescer is not None else 0,
             refused=_log_refused,
         )
-        return HttpResponse.json(200, render.action_response(self._run(channel, event, user_id, delivery)))
+        post_id = str(payload.get("post_id") or "")
+        texts, update = self._run(channel, event, user_id, delivery, post_id)
+        return HttpResponse.json(200, render.action_response(texts, update))
 
     @staticmethod
     def _event_of(ctx: Mapping[str, str], user: str, user_name: str) -> Event | None:
@@ -294,8 +299,11 @@ class MattermostAdapter:
             return Event(kind, confirm=value == "confirm", value="" if value == "confirm" else value, **common)
         return None
 
-    def _run(self, channel: ChannelKey, event: Event, user_id: str, delivery: Delivery | None = None) -> list[str]:
-        """Run ``event`` now; queue what is posted; return the texts only this user should see.
+    def _run(
+        self, channel: ChannelKey, event: Event, user_id: str, delivery: Delivery | None = None, post_id: str = ""
+    ) -> tuple[list[str], dict[str, Any] | None]:
+        """Run ``event`` now; queue what is posted; return the texts only this user should see, and
+        the new body of the clicked post ``post_id`` when the click's answer carries it.
 
         An answer takes no channel lock: its messages are a tally change, whose edits all go through
         the question's coalescing window and whose last one is drawn after the last write, so their
@@ -312,8 +320,30 @@ class MattermostAdapter:
                 for m in messages
                 if not (isinstance(m, Notice) and m.audience is Audience.EPHEMERAL and not m.actions)
             ]
-            self._enqueue(channel, later, user_id)
-        return texts
+            update = self._in_reply(channel, later, post_id) if event.kind is EventKind.ANSWER else None
+            if update is None:
+                self._enqueue(channel, later, user_id)
+        return texts, update
+
+    def _in_reply(self, channel: ChannelKey, later: Sequence[Message], post_id: str) -> dict[str, Any] | None:
+        """The clicked question's card as the click's ``update``, when that is all the click changes
+        and it leads its tally window: Mattermost edits the post before it answers the clicker, so
+        the click costs no REST call, and the window's close edits only if more clicks came.
+
+        Only then: with anything else to post (a quorum moving the check on), the order of the
+        channel's posts matters, and the outbox keeps it. A close cannot overtake this update
+        either: it comes a whole window (a second or more) after the click was answered."""
+        if len(later) != 1 or not isinstance(change := later[0], TallyChanged):
+            return None
+        if not (change.lead and change.card is not None and post_id and change.ref == post_id):
+            return None
+        try:
+            body = self.outbound.question_body(channel, change.card.view)
+        except Exception:  # the outbox renders and edits it as before
+            log.exception("could not render question %s for the click's reply", change.question_id)
+            return None
+        self.outbox.led_in_reply(channel, change)
+        return body
 
     # --- sending (through the outbox) --------------------------------------------------------
 

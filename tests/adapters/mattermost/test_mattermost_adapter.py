@@ -34,7 +34,7 @@ from bot.runtime.web import ServerHandle, create_web_app
 from bot.service import CheckService
 from bot.store.store import Store
 from tests.conftest import LateServer
-from tests.fakes.mattermost_api import FakeMattermost
+from tests.fakes.mattermost_api import FakeMattermost, post_action
 
 DIALOGUE = load_dialogue()
 TEAM, CHANNEL_ID = "team1", "chan1"
@@ -109,9 +109,8 @@ class Harness:
         return action["integration"]["url"], payload
 
     def post_json(self, url: str, payload: dict[str, Any]) -> requests.Response:
-        return self.session.post(
-            url, data=json.dumps(payload), headers={"Content-Type": "application/json"}, timeout=10
-        )
+        """A click or a dialog's submission, as the server sends it and applies the answer."""
+        return post_action(self.session, self.fake, url, payload)
 
     def click(self, user: str, post: dict[str, Any], action_id: str) -> requests.Response:
         url, payload = self.click_payload(user, post, action_id)
@@ -162,6 +161,11 @@ class Harness:
         assert self.adapter.wait_idle(20), "the adapter did not settle"
 
 
+def edits(mm: Harness, post: dict[str, Any]) -> int:
+    """How often the post was edited: by the bot's REST calls, and from its answers to clicks."""
+    return len(mm.fake.calls_to("PUT", f"/api/v4/posts/{post['id']}/patch")) + mm.fake.action_updates.count(post["id"])
+
+
 def is_question(post: dict[str, Any]) -> bool:
     attachments = (post.get("props") or {}).get("attachments") or []
     return bool(attachments) and "title" in attachments[0] and post["message"].startswith("**")
@@ -181,7 +185,9 @@ def question_id(post: dict[str, Any]) -> str:
 
 
 def all_request_text(fake: FakeMattermost) -> str:
-    return "\n".join(json.dumps(c.body, ensure_ascii=False) for c in fake.calls if c.body is not None)
+    """Everything the bot sent Mattermost: its REST calls, and its answers to clicks."""
+    sent = [c.body for c in fake.calls if c.body is not None] + list(fake.action_answers)
+    return "\n".join(json.dumps(body, ensure_ascii=False) for body in sent)
 
 
 @pytest.fixture
@@ -535,7 +541,7 @@ def test_a_retried_action_is_recorded_once_and_posted_once(mm: Harness) -> None:
     assert replies == [200] * 4
     mm.idle()
     assert respondents(mm, post) == 1
-    assert len(mm.fake.calls_to("PUT", f"/api/v4/posts/{post['id']}/patch")) == 1
+    assert edits(mm, post) == 1  # the one click's answer updated it (and its window closed clean)
     # a retried "next" moves on once and posts one new question
     url, payload = mm.click_payload("anna", post, "next")
     for _ in range(3):
@@ -699,8 +705,10 @@ def test_thirty_clicks_in_a_second_cost_at_most_three_updates(mm: Harness) -> No
     assert not errors and not any(t.is_alive() for t in threads)
     mm.idle()
     patches = mm.fake.calls_to("PUT", f"/api/v4/posts/{post['id']}/patch")
-    assert 1 <= len(patches) <= 3
+    assert mm.fake.action_updates.count(post["id"]) == 1  # the click that led the window
+    assert len(patches) >= 1 and edits(mm, post) <= 3  # the window's closes: the rest
     final = patches[-1].body["props"]["attachments"][0]["text"]
+    assert mm.fresh(post)["props"]["attachments"][0]["text"] == final
     assert "30 answered" in final
     assert "**10** · 1." in final and "**10** · 2." in final and "**10** · 3." in final
     assert respondents(mm, post) == 30
@@ -744,6 +752,39 @@ def test_anonymous_checks_post_no_names(mm: Harness) -> None:
     mm.idle()
     text = json.dumps(mm.fresh(post))
     assert "2 answered" in text and "Bram" not in text and "Carla" not in text
+    assert mm.fake.action_updates  # the first click's answer carried the card, with no name either
+    sent = all_request_text(mm.fake)
+    assert not any(name in sent for name in ("Bram", "Carla", "bram", "carla"))
+
+
+def test_the_click_that_leads_its_window_updates_the_post_in_its_answer(mm: Harness) -> None:
+    mm.command("anna", "start")
+    post = mm.wait_question(1)
+    mm.idle()
+    reply = mm.click("bram", post, "opt3")
+    update = reply.json()["update"]
+    assert set(update) == {"message", "props"}
+    text = update["props"]["attachments"][0]["text"]
+    assert "1 answered" in text and "Bram" in text
+    assert mm.fresh(post)["props"] == update["props"]  # applied by the server before it answered the clicker
+    context = find_action(mm.fresh(post), "opt1")["integration"]["context"]
+    assert ContextSigner(SECRET).verify(context) is not None  # its buttons still work
+    mm.idle()
+    assert edits(mm, post) == 1  # and nothing more: no REST call, the window closed with no other click
+
+
+def test_a_click_that_moves_the_check_on_leaves_its_posts_to_the_outbox(mm: Harness) -> None:
+    mm.command("anna", "start --quorum 1")
+    post = mm.wait_question(1)
+    mm.idle()
+    reply = mm.click("bram", post, "opt2")
+    assert reply.status_code == 200 and "update" not in reply.json()  # the closing card must not be overtaken
+    mm.wait_question(2)
+    mm.idle()
+    closed = mm.fresh(post)
+    assert "1 answered" in closed["props"]["attachments"][0]["text"]
+    assert not any(att.get("actions") for att in closed["props"]["attachments"])
+    assert mm.fake.action_updates == []
 
 
 # --------------------------------------------------------------------------------------------

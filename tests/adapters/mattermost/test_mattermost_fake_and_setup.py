@@ -86,6 +86,27 @@ def test_fake_speaks_like_mattermost(fake: FakeMattermost) -> None:
     assert r.status_code == 400
 
 
+def test_fake_applies_an_integrations_answer_to_a_click_as_the_server_does(fake: FakeMattermost) -> None:
+    post = api_for(fake).create_post({"channel_id": "c", "message": "old", "props": {"attachments": [{"text": "a"}]}})
+    with fake._cond:
+        fake.posts[post["id"]]["props"]["from_webhook"] = "true"  # the server's own: it stays
+        fake.posts[post["id"]]["is_pinned"] = True
+    fake.integration_answered(post["id"], "u1", {"update": {"message": "new", "props": {"attachments": []}}})
+    updated = fake.posts[post["id"]]
+    assert updated["message"] == "new" and updated["props"] == {"attachments": [], "from_webhook": "true"}
+    assert updated["is_pinned"] and updated["edit_at"] > 0
+    fake.integration_answered(post["id"], "u1", {"update": {"message": "props null: kept"}})
+    assert fake.posts[post["id"]]["props"] == {"attachments": [], "from_webhook": "true"}
+    fake.integration_answered(post["id"], "u2", {"ephemeral_text": "only for u2"})
+    assert fake.action_updates == [post["id"], post["id"]] and fake.posts[post["id"]]["message"] == "props null: kept"
+    (shown,) = fake.action_ephemerals
+    assert shown["user_id_target"] == "u2" and shown["root_id"] == post["id"] and shown["message"] == "only for u2"
+    # and the update is held to the body the server turns it into (PUT /posts/{post_id})
+    fake.integration_answered(post["id"], "u1", {"update": {"message": 5}})
+    assert any("UpdatePost" in v and "body.message" in v for v in fake.violations)
+    fake.violations.clear()
+
+
 def test_fake_records_spec_violations() -> None:
     with FakeMattermost() as server:
         api = api_for(server)
