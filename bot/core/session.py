@@ -41,7 +41,7 @@ USERS_FIELD = "u"
 SEP = "|"
 
 
-@dataclass
+@dataclass(slots=True)  # slots: a card of a crowd's question builds one per person, at every window's close
 class Answer:
     choices: tuple[int, ...] = ()
     text: str | None = None
@@ -174,8 +174,13 @@ class SessionRecord:
                 # The whole question's answers in one decode: one json.loads per person was most of
                 # a tally card's time with a crowd on the question (a card per window's close).
                 values = json.loads("[" + ",".join(value for _, _, value in entries) + "]")
+                users = record.users
                 for position, ((index, _, _), value) in enumerate(zip(entries, values, strict=True)):
-                    per_user[record.users[int(index)]] = Answer.from_value(value, float(position))
+                    per_user[users[int(index)]] = (
+                        Answer(tuple(map(int, value)), None, float(position))  # chosen options: the most
+                        if value.__class__ is list
+                        else Answer.from_value(value, float(position))
+                    )
             elif key.startswith(CHECKIN_PREFIX):
                 chosen = (line.partition("\t") for line in _lines(raw))
                 record.checkin[key[len(CHECKIN_PREFIX) :]] = {u: int(c) for u, _, c in chosen if c.isdigit()}

@@ -27,7 +27,7 @@ from bot.core.messages import (
     TextAnswerView,
 )
 from bot.core.report import fmt_chosen, fmt_score
-from bot.core.session import CANCELLED, END, FINISHED, SessionMeta, SessionRecord
+from bot.core.session import CANCELLED, END, FINISHED, Answer, SessionMeta, SessionRecord
 from bot.core.texts import phrase
 
 
@@ -172,26 +172,35 @@ def mean_text(lens: Lens, question: Question, spread: Spread) -> str:
     return fmt_score(spread.average, len(question.options), lens.language, lens.ui)
 
 
+def in_order(answers: Mapping[str, Answer]) -> list[tuple[str, Answer]]:
+    """Who answered and what, first answer first."""
+    return sorted(answers.items(), key=lambda kv: (kv[1].at, kv[0]))
+
+
 def option_views(lens: Lens, question: Question, record: SessionRecord) -> tuple[OptionView, ...]:
     answers = record.answers_to(question.id)
-    views = []
-    for number, option in enumerate(question.options, start=1):
-        voters = [u for u, a in sorted(answers.items(), key=lambda kv: (kv[1].at, kv[0])) if number in a.choices]
-        views.append(
-            OptionView(
-                number=number,
-                value=option.value,
-                label=lens.dialogue.option_label(lens.language, question.id, option.value),
-                count=len(voters),
-                voters=names_of(record, voters),
-                selected_by_all=bool(answers) and len(voters) == len(answers),
-            )
+    # One pass over the answers for all options: a card is drawn at every tally window's close,
+    # with the whole crowd on the question.
+    voters: dict[int, list[str]] = {number: [] for number in range(1, len(question.options) + 1)}
+    for user, answer in in_order(answers):
+        for choice in dict.fromkeys(answer.choices):  # an option counted once per person
+            if choice in voters:
+                voters[choice].append(user)
+    return tuple(
+        OptionView(
+            number=number,
+            value=option.value,
+            label=lens.dialogue.option_label(lens.language, question.id, option.value),
+            count=len(voters[number]),
+            voters=names_of(record, voters[number]),
+            selected_by_all=bool(answers) and len(voters[number]) == len(answers),
         )
-    return tuple(views)
+        for number, option in enumerate(question.options, start=1)
+    )
 
 
 def text_answers(lens: Lens, question: Question, record: SessionRecord) -> tuple[TextAnswerView, ...]:
-    answers = sorted(record.answers_to(question.id).items(), key=lambda kv: (kv[1].at, kv[0]))
+    answers = in_order(record.answers_to(question.id))
     result = []
     for user, answer in answers:
         if answer.text is None:
@@ -209,7 +218,7 @@ def question_view(lens: Lens, record: SessionRecord, question_id: str) -> Questi
     texts = lens.dialogue.text(lens.language, question_id)
     number, total = position(lens, record, question_id)
     answers = record.answers_to(question_id)
-    respondents = [u for u, _ in sorted(answers.items(), key=lambda kv: (kv[1].at, kv[0]))]
+    respondents = [u for u, _ in in_order(answers)]
     running_here = record.meta.status not in (FINISHED, CANCELLED) and record.meta.state == question_id
     options = option_views(lens, question, record)
     spread = spread_of(lens, question, record)
