@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.core.engine.plans import Context
-from bot.core.export.formats import DEFAULT, FORMATS, Chart, filename, render, title
-from bot.core.export.source import build_source
 from bot.core.messages import Audience, ChannelKey, Event, FileExport, Message, Notice, Summary, Tone
 from bot.core.session import SessionRecord
 from bot.core.summary import build_summary
 from bot.core.views import Lens
 
+if TYPE_CHECKING:
+    from bot.core.export.formats import Chart
+
 log = logging.getLogger(__name__)
 
 # The summary chart for an HTML page (bot.adapters.outbox_files.export_chart); None: no picture.
-ChartMaker = Callable[[Summary], Chart | None]
+ChartMaker = Callable[[Summary], "Chart | None"]
 WithPrevious = Callable[[Lens, Summary, SessionRecord], Summary]
 
 
@@ -49,6 +50,11 @@ class Exports:
         self._chart = chart
 
     def handle(self, channel: ChannelKey, event: Event) -> list[Message]:
+        # The formats (their modules, csv among them) load with the first export: an idle process
+        # that never exports does not hold them (issue 13's idle memory).
+        from bot.core.export.formats import DEFAULT, FORMATS, filename, render, title
+        from bot.core.export.source import build_source
+
         ctx = self._context(channel)
         fmt_name, _, audience = event.value.partition(":")
         fmt = FORMATS.get(fmt_name or DEFAULT)

@@ -25,12 +25,14 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, Respond
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError, SlackClientError
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot.adapters.outbox import Outbox
 from bot.adapters.slack import blocks as sb
@@ -165,6 +167,8 @@ class SlackAdapter:
         token = self._settings.slack_app_token
         if not token:
             raise ConfigError("SLACK_APP_TOKEN: Socket Mode needs an app-level token (xapp-…)")
+        from slack_bolt.adapter.socket_mode import SocketModeHandler  # only this mode holds its client
+
         handler = SocketModeHandler(self.app, token, logger=logging.getLogger("bot.adapters.slack.app.socket"))
         with self._socket_lock:
             self._socket_handler = handler
