@@ -20,8 +20,10 @@ Phases (``--seconds`` each; 8 clients on kept-alive connections, closed loop):
 
 1. start-up (spawn to the first 200 from ``/healthz``, or any answer for bolt-min) and idle RSS;
 2. sustained answers/s: Slack clicks (acked at once; counted until every answer is in Redis) and
-   Mattermost actions (each answered after it was recorded), then every tally checked: Redis holds
-   exactly who clicked, and the last edit of every question message shows that count;
+   Mattermost actions (each answered after it was recorded; a click's answer that carries the post's
+   ``update`` is handed to the fake after the latency is taken, as the server applies it), then
+   every tally checked: Redis holds exactly who clicked, and the last edit of every question
+   message shows that count;
 3. one at a time (one client): ack p50/p99;
 4. paced at ``--rate`` requests/s (open loop, latency from each request's planned time): p50/p99;
 5. 10 live checks, then ``--live`` (10,000) live checks: Mattermost p50/p99 on 10 of them (cached)
