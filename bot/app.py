@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Mode = Literal["serve", "socket", "console", "worker"]
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def load_app_dialogue(settings: Settings) -> Dialogue:
@@ -137,14 +138,22 @@ class App:
     def start(self) -> None:
         """Build and start everything in order; on a failure, undo what was built and re-raise."""
         self._started = True
+        # Every thread built here inherits this mask, so SIGINT and SIGTERM always go to the calling
+        # (main) thread, whose handler, or readline in the console, they must wake: one the kernel
+        # handed to another thread left the main thread asleep (the console's Ctrl-C, now and then).
+        # One that comes meanwhile waits until the mask is restored below.
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
-            self._build()
-        except BaseException:
-            self._unwind(time.monotonic() + self.settings.shutdown_grace.total_seconds())
-            raise
-        # What start-up built lives as long as the process: out of the collector's sight, a full
-        # collection under load walks only what requests create (shorter pauses, the p99 of #13).
-        gc.freeze()
+            try:
+                self._build()
+            except BaseException:
+                self._unwind(time.monotonic() + self.settings.shutdown_grace.total_seconds())
+                raise
+            # What start-up built lives as long as the process: out of the collector's sight, a full
+            # collection under load walks only what requests create (shorter pauses, the p99 of #13).
+            gc.freeze()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
     def stop(self, grace: float | None = None) -> bool:
         """Drain and take everything down, bounded by ``grace`` seconds (default SMC_SHUTDOWN_GRACE).
@@ -168,8 +177,8 @@ class App:
         """Start, serve until SIGTERM/SIGINT (console: until Ctrl-D or /quit), stop. True when clean."""
         if self.mode != "console":  # the console stops on Ctrl-D, /quit or Ctrl-C, as before
             self._catch_signals()  # before start(): a SIGTERM while starting still drains
-        self.start()
         try:
+            self.start()  # a Ctrl-C held back while starting is raised as it ends: stop() undoes it all
             if self._console_chat is not None:
                 self._console_chat()
             else:

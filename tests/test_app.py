@@ -421,6 +421,33 @@ def test_background_jobs_start_after_the_adapters_and_stop_before_the_store(redi
     assert events == ["start", "stop:True"]
 
 
+def _blocked_signals(native_id: int) -> set[int]:
+    """The signals a thread of this process blocks (its ``SigBlk`` mask in /proc)."""
+    status = Path(f"/proc/self/task/{native_id}/status").read_text()
+    mask = int(re.search(r"^SigBlk:\s*([0-9a-f]+)$", status, re.M).group(1), 16)  # type: ignore[union-attr]
+    return {n for n in range(1, 65) if mask >> (n - 1) & 1}
+
+
+def test_every_thread_start_makes_leaves_sigint_and_sigterm_to_the_main_thread(redis_url: str) -> None:
+    """A signal the kernel hands to another thread never wakes the main thread, which waits for it
+    (in readline, in the console: Ctrl-C was lost so, now and then)."""
+    settings = load_settings({"REDIS_URL": redis_url, "PORT": "0", "HOST": "127.0.0.1"})
+    app = App(settings, "serve")
+    app.register(RecordingJob([]))
+    before = {t.native_id for t in threading.enumerate()}
+    app.start()
+    try:
+        made = [t for t in threading.enumerate() if t.native_id not in before]
+        assert len(made) >= 3, "the web server's threads and the reminder scheduler at least"
+        for thread in made:
+            assert thread.native_id is not None
+            assert {signal.SIGINT, signal.SIGTERM} <= _blocked_signals(thread.native_id), thread.name
+        assert threading.get_native_id() is not None
+        assert not {signal.SIGINT, signal.SIGTERM} & _blocked_signals(threading.get_native_id())
+    finally:
+        assert app.stop(5) is True
+
+
 def test_socket_mode_without_an_app_token_refuses_to_start(launch: Any, slack: FakeSlackApi) -> None:
     bot = launch("socket", SLACK_BOT_TOKEN="xoxb-test-token", SLACK_API_URL=slack.url)
     assert bot.exit_code() == 2
