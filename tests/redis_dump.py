@@ -11,7 +11,8 @@ def values_of(client: redis.Redis, key: str) -> list[str]:
     if kind == "string":
         return [str(client.get(key))]
     if kind == "hash":
-        return [f"{k}={v}" for k, v in client.hgetall(key).items()]
+        # sorted: a hash's order is not stable (a hashtable's incremental rehash reorders it on a read)
+        return sorted(f"{k}={v}" for k, v in client.hgetall(key).items())
     if kind == "list":
         return list(client.lrange(key, 0, -1))
     if kind == "set":

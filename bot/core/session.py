@@ -11,6 +11,11 @@ A session is one Redis hash, kept compact (a finished check of ten people fits i
 ``a|<q>``     answers to question ``q``, one ``\\n<user index>\\t<JSON value>`` each, the most
               recent last; a value is a list of option numbers or a string
 ``n|<seq>``   JSON note ``{"q", "u" (user index), "t", "at"}``; ``nseq`` is its counter
+``x|<key>``   the user's index in ``u``; ``uc`` the number of users; ``c|<q>`` the number of answers
+              to ``q``: what the answer script would otherwise count in ``u`` and ``a|<q>`` on every
+              click, at a cost that grows with the crowd. Kept by the scripts alone and rebuilt by
+              them when missing (a record written from Python carries none), dropped when the check
+              ends (a finished check is kept without them); never read here.
 
 ``u`` and ``a|<q>`` are lines rather than JSON because the answer script edits them on every click
 with plain string operations (cjson would cost more than the rest of the round trip).
@@ -38,6 +43,9 @@ ANSWER_PREFIX = "a|"
 NOTE_PREFIX = "n|"
 CHECKIN_PREFIX = "ci|"  # pilot check-in answers, kept with the finished check: ``\n<user key>\t<choice>`` each
 USERS_FIELD = "u"
+INDEX_PREFIX = "x|"  # the answer script's caches (see the module's docstring)
+COUNT_PREFIX = "c|"
+USER_COUNT = "uc"
 SEP = "|"
 
 

@@ -3,7 +3,17 @@ one place so the scripts and the Python side cannot drift apart."""
 
 from __future__ import annotations
 
-from bot.core.session import ANSWER_PREFIX, CANCELLED, CHECKIN_PREFIX, FINISHED, NOTE_PREFIX, RUNNING
+from bot.core.session import (
+    ANSWER_PREFIX,
+    CANCELLED,
+    CHECKIN_PREFIX,
+    COUNT_PREFIX,
+    FINISHED,
+    INDEX_PREFIX,
+    NOTE_PREFIX,
+    RUNNING,
+    USER_COUNT,
+)
 
 _NAMES = {
     "$RUNNING": RUNNING,
@@ -12,6 +22,9 @@ _NAMES = {
     "$ANSWER": ANSWER_PREFIX,
     "$NOTE": NOTE_PREFIX,
     "$CHECKIN": CHECKIN_PREFIX,
+    "$INDEX": INDEX_PREFIX,
+    "$COUNT": COUNT_PREFIX,
+    "$NUSERS": USER_COUNT,
 }
 
 

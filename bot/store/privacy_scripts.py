@@ -17,12 +17,21 @@ _lua = fill  # the statuses and field prefixes shared with bot.core.session (bot
 # which ``purge`` reads instead of scanning keys. Marks that have expired leave the set here; the set
 # itself lives as long as its longest-lived mark.
 TRACK_MARK = """
-local function track_mark(marks, mark, ttl)
-  ttl = tonumber(ttl)
+local function track_marks(marks, entries)
   local now = tonumber(redis.call('TIME')[1])
   redis.call('ZREMRANGEBYSCORE', marks, '-inf', now)
-  redis.call('ZADD', marks, now + ttl, mark)
-  if redis.call('TTL', marks) < ttl then redis.call('EXPIRE', marks, ttl) end
+  local members, longest = {}, 0
+  for i = 1, #entries, 2 do
+    local ttl = tonumber(entries[i + 1])
+    members[#members + 1] = now + ttl
+    members[#members + 1] = entries[i]
+    if ttl > longest then longest = ttl end
+  end
+  redis.call('ZADD', marks, unpack(members))
+  if redis.call('TTL', marks) < longest then redis.call('EXPIRE', marks, longest) end
+end
+local function track_mark(marks, mark, ttl)
+  track_marks(marks, {mark, ttl})
 end
 """
 
@@ -119,6 +128,7 @@ if at then
   local rest = following and string.sub(users, following) or ''
   redis.call('HSET', KEYS[1], 'u', string.sub(users, 1, at - 1) .. '\\n\\t' .. rest)
 end
+redis.call('HDEL', KEYS[1], '$INDEX' .. ARGV[1])  -- the answer script's index of the user: their key
 local answers, notes, checkins, changed = 0, 0, 0, {}
 for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
   if idx and string.sub(field, 1, #'$ANSWER') == '$ANSWER' then
@@ -127,6 +137,7 @@ for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
       rewrite(field, kept)
       answers = answers + 1
       table.insert(changed, string.sub(field, #'$ANSWER' + 1))
+      redis.call('HDEL', KEYS[1], '$COUNT' .. string.sub(field, #'$ANSWER' + 1))  -- recounted at the next answer
     end
   elseif idx and string.sub(field, 1, #'$NOTE') == '$NOTE' then
     local note = cjson.decode(redis.call('HGET', KEYS[1], field))

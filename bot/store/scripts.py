@@ -79,40 +79,60 @@ return redis.call('HGETALL', key)
 """
 )
 
-# Finds (or adds) the user in the session's users table; expects ``users`` (the field ``u``, or '')
-# and leaves ``idx`` (0-based). Plain string operations, no cjson: this runs on every answer (see
-# bot.core.session for the format).  ARGV[2] user key, ARGV[3] display name ('' when anonymous).
-USER_INDEX = """
-local at = string.find(users, '\\n' .. ARGV[2] .. '\\t', 1, true)
-local idx
-if at then
-  local _, before = string.gsub(string.sub(users, 1, at), '\\n', '')
-  idx = before - 1
-else
-  local _, count = string.gsub(users, '\\n', '')
-  idx = count
-  redis.call('HSET', KEYS[1], 'u', users .. '\\n' .. ARGV[2] .. '\\t' .. ARGV[3])
+# user_index(session, key, name, known) -> the user's 0-based index in the session's users table ``u``,
+# adding them when new. ``known`` is the user's ``x|<key>`` field, read with the caller's own HMGET:
+# with it a returning user costs no read of ``u``, and ``uc`` spares a new one the count of its lines.
+# Both grow with the crowd (a 2,000-person table is 90 KB; reading it into Lua and counting its lines
+# took a millisecond per click). A session written without them (from Python, or before they existed)
+# gets them here on its first click: indexes never change (forget blanks a line, it never removes one).
+# Plain string operations, no cjson (see bot.core.session for the format). ``name``: '' when anonymous.
+USER_INDEX = _lua(
+    """
+local function user_index(session, key, name, known)
+  if known then return tonumber(known) end
+  local got = redis.call('HMGET', session, 'u', '$NUSERS')
+  local users, count = got[1] or '', tonumber(got[2])
+  local idx
+  local at = string.find(users, '\\n' .. key .. '\\t', 1, true)
+  if at then
+    local _, before = string.gsub(string.sub(users, 1, at), '\\n', '')
+    idx = before - 1
+  else
+    if not count then
+      local _, lines = string.gsub(users, '\\n', '')
+      count = lines
+    end
+    idx = count
+    redis.call('HSET', session, 'u', users .. '\\n' .. key .. '\\t' .. name, '$NUSERS', count + 1)
+  end
+  redis.call('HSET', session, '$INDEX' .. key, idx)
+  return idx
 end
 """
+)
 
 # KEYS: session.  ARGV: question, user key, name, answer value (JSON), toggle choice ('' = none), ttl
 # record_answer() returns the number of respondents (a bare integer: the cheapest reply to parse) — not
 # the session: the tally is rendered when it is delivered. Refusals return {status, session}.
-# One HMGET reads everything the script needs (status, current question, users, this question's
-# answers): this is the hot path of the whole bot. A function, so RECORD_CLICK can go on after it.
-ANSWER_FUNCTION = _lua(
+# One HMGET reads what the script needs (status, current question, the user's index, this question's
+# answers and their count): this is the hot path of the whole bot. ``c|<q>`` keeps the count, so the
+# answers are never counted again (rebuilt when missing, as user_index's fields). A function, so
+# RECORD_CLICK can go on after it.
+ANSWER_FUNCTION = USER_INDEX + _lua(
     """
 local function record_answer()
-local field = 'a|' .. ARGV[1]
-local got = redis.call('HMGET', KEYS[1], 'status', 'cur', 'u', field)
+local field, counted = '$ANSWER' .. ARGV[1], '$COUNT' .. ARGV[1]
+local got = redis.call('HMGET', KEYS[1], 'status', 'cur', '$INDEX' .. ARGV[2], field, counted)
 if not got[1] then return {'missing'} end
 if got[1] ~= '$RUNNING' then return {'closed', redis.call('HGETALL', KEYS[1])} end
 if got[2] ~= ARGV[1] then return {'stale', redis.call('HGETALL', KEYS[1])} end
-local users = got[3] or ''
-"""
-    + USER_INDEX
-    + """
+local idx = user_index(KEYS[1], ARGV[2], ARGV[3], got[3])
 local stored = got[4] or ''
+local count = tonumber(got[5])
+if not count then
+  local _, lines = string.gsub(stored, '\\n', '')
+  count = lines
+end
 local tag = '\\n' .. idx .. '\\t'
 local old = nil
 local first = string.find(stored, tag, 1, true)
@@ -120,6 +140,7 @@ if first then  -- cut out the user's previous answer
   local following = string.find(stored, '\\n', first + 1, true)
   old = string.sub(stored, first + #tag, following and following - 1 or #stored)
   stored = string.sub(stored, 1, first - 1) .. (following and string.sub(stored, following) or '')
+  count = count - 1
 end
 local value = ARGV[4]
 if ARGV[5] ~= '' then
@@ -135,14 +156,16 @@ if ARGV[5] ~= '' then
   value = #choices > 0 and ('[' .. table.concat(choices, ',') .. ']') or ''
 end
 -- the most recent answer goes last; toggling off the last choice withdraws the answer
-if value ~= '' then stored = stored .. tag .. value end
+if value ~= '' then
+  stored = stored .. tag .. value
+  count = count + 1
+end
 if stored ~= '' then
-  redis.call('HSET', KEYS[1], field, stored)
+  redis.call('HSET', KEYS[1], field, stored, counted, count)
 else
-  redis.call('HDEL', KEYS[1], field)
+  redis.call('HDEL', KEYS[1], field, counted)
 end
 redis.call('EXPIRE', KEYS[1], ARGV[6])
-local _, count = string.gsub(stored, '\\n', '')
 return count
 end
 """
@@ -151,15 +174,12 @@ end
 RECORD_ANSWER = ANSWER_FUNCTION + "return record_answer()\n"
 
 # KEYS: session.  ARGV: note JSON object without "u", user key, name, ttl
-ADD_NOTE = _lua(
+ADD_NOTE = USER_INDEX + _lua(
     """
-local got = redis.call('HMGET', KEYS[1], 'status', 'u')
+local got = redis.call('HMGET', KEYS[1], 'status', '$INDEX' .. ARGV[2])
 if not got[1] then return {'missing'} end
 if got[1] ~= '$RUNNING' then return {'closed', redis.call('HGETALL', KEYS[1])} end
-local users = got[2] or ''
-"""
-    + USER_INDEX
-    + """
+local idx = user_index(KEYS[1], ARGV[2], ARGV[3], got[2])
 local seq = redis.call('HINCRBY', KEYS[1], 'nseq', 1)
 local note = string.sub(ARGV[1], 1, -2) .. ',"u":' .. idx .. '}'
 redis.call('HSET', KEYS[1], string.format('$NOTE%06d', seq), note)
@@ -181,6 +201,17 @@ if tonumber(redis.call('HGET', KEYS[1], 'ver') or '0') ~= tonumber(ARGV[1]) then
 end
 local was = redis.call('HGET', KEYS[1], 'status')
 redis.call('HSET', KEYS[1], 'meta', ARGV[2], 'cur', ARGV[3], 'status', ARGV[4])
+if ARGV[4] ~= '$RUNNING' and was == '$RUNNING' then
+  -- the answer script's caches serve a running check only: a finished one is kept without them
+  local cached = {}
+  for _, name in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if string.sub(name, 1, #'$INDEX') == '$INDEX' or string.sub(name, 1, #'$COUNT') == '$COUNT'
+        or name == '$NUSERS' then
+      cached[#cached + 1] = name
+    end
+  end
+  for i = 1, #cached, 1000 do redis.call('HDEL', KEYS[1], unpack(cached, i, math.min(i + 999, #cached))) end
+end
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
 local ours = redis.call('GET', KEYS[2]) == ARGV[6]
 if ARGV[4] == '$FINISHED' then
@@ -282,17 +313,24 @@ CLAIM_FUNCTION = (
     TRACK_MARK
     + """
 local function claim(mark, marks, mark_ttl, guard, now, seconds, guard_ttl)
+  local tracked = {}  -- both marks join the channel's set in one pass (one TIME, one trim, one ZADD)
   if mark_ttl ~= '' then
     if not redis.call('SET', mark, '1', 'NX', 'EX', mark_ttl) then return 'duplicate' end
-    track_mark(marks, mark, mark_ttl)
+    tracked = {mark, mark_ttl}
   end
+  local refused = nil
   if now ~= '' then
     local last = tonumber(redis.call('GET', guard))
-    if last and math.abs(tonumber(now) - last) < tonumber(seconds) then return 'guarded' end
-    redis.call('SET', guard, now, 'EX', guard_ttl)
-    track_mark(marks, guard, guard_ttl)
+    if last and math.abs(tonumber(now) - last) < tonumber(seconds) then
+      refused = 'guarded'
+    else
+      redis.call('SET', guard, now, 'EX', guard_ttl)
+      tracked[#tracked + 1] = guard
+      tracked[#tracked + 1] = guard_ttl
+    end
   end
-  return nil
+  if #tracked > 0 then track_marks(marks, tracked) end
+  return refused
 end
 """
 )

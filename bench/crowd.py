@@ -1,0 +1,105 @@
+"""Benchmark: the Redis server time of one button click as the crowd on a question grows.
+
+A click is one ``EVALSHA`` (bot.store.clicks: the dedup mark, the double-click guard, the answer and
+the tally window). Its server time should grow little with the people who answered before: a
+returning person's click reads their index (``x|<key>``) and the question's answers, never the users
+table, and nothing is counted line by line (bot.core.session). A newcomer's click appends to the
+users table, which does grow. For checks of ``--sizes`` people it prints the mean server time per click
+(``INFO commandstats``) of people changing their answer and of newcomers, each as a ratio to the
+smallest check measured in the same run.
+
+    .venv/bin/python bench/crowd.py [--sizes 10 200 2000] [--clicks 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.core.session import RUNNING, Answer, SessionMeta, SessionRecord  # noqa: E402
+from bot.ports import Delivery  # noqa: E402
+from bot.runtime.redis_server import RedisProcess  # noqa: E402
+from bot.store.store import Store  # noqa: E402
+
+QUESTION = "strategy"
+
+
+def _session(store: Store, channel: str) -> str:
+    now = time.time()
+    meta = SessionMeta(
+        id=uuid.uuid4().hex,
+        channel=channel,
+        dialogue="socialmedia-check",
+        language="en",
+        facilitator="F",
+        facilitator_name="Facilitator",
+        anonymous=False,
+        salt="",
+        state=QUESTION,
+        path=[QUESTION],
+        status=RUNNING,
+        created_at=now,
+        updated_at=now,
+    )
+    assert store.create(SessionRecord(meta=meta)).status == "ok"
+    return meta.id
+
+
+def _click(store: Store, sid: str, channel: str, user: str, choice: int) -> None:
+    mark = uuid.uuid4().hex
+    delivery = Delivery(channel, mark, 600, guard=mark, guard_at=time.time(), guard_seconds=2, window_ms=1000)
+    result = store.record_click(sid, QUESTION, user, Answer(choices=(choice,)), user, None, delivery)
+    assert result.status == "ok", result
+
+
+def _usec(client: redis.Redis) -> float:
+    return float(client.info("commandstats")["cmdstat_evalsha"]["usec_per_call"])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 200, 2000])
+    parser.add_argument("--clicks", type=int, default=500)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="smc-crowd-"))
+    server = RedisProcess.start(work / "redis", persistent=False)
+    try:
+        client = redis.Redis.from_url(server.url, decode_responses=True)
+        store = Store(client)
+        rows = []
+        for size in args.sizes:
+            channel = f"mattermost:bench:{uuid.uuid4().hex}"
+            sid = _session(store, channel)
+            people = [f"person-{person:06d}-{uuid.uuid4().hex}" for person in range(size)]
+            for person in people:
+                _click(store, sid, channel, person, 1)
+            client.config_resetstat()
+            for n in range(args.clicks):  # people who answered change their answer
+                _click(store, sid, channel, people[n % size], 2 + n % 2)
+            returning = _usec(client)
+            client.config_resetstat()
+            for n in range(args.clicks):  # newcomers
+                _click(store, sid, channel, f"newcomer-{n:06d}-{uuid.uuid4().hex}", 1)
+            rows.append((size, returning, _usec(client)))
+        _, base_returning, base_new = rows[0]
+        print(f"server time per click (µs, INFO commandstats), {args.clicks} clicks each; ratio to {rows[0][0]} people")
+        for size, returning, new in rows:
+            print(
+                f"  {size:6d} people: returning {returning:7.1f} ({returning / base_returning:4.2f}×)"
+                f"   newcomer {new:7.1f} ({new / base_new:4.2f}×)"
+            )
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
