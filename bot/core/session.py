@@ -14,8 +14,8 @@ A session is one Redis hash, kept compact (a finished check of ten people fits i
 ``x|<key>``   the user's index in ``u``; ``uc`` the number of users; ``c|<q>`` the number of answers
               to ``q``: what the answer script would otherwise count in ``u`` and ``a|<q>`` on every
               click, at a cost that grows with the crowd. Kept by the scripts alone and rebuilt by
-              them when missing (a record written from Python carries none), dropped when the check
-              ends (a finished check is kept without them); never read here.
+              them when missing (a record written from Python carries none), dropped when a move ends the
+              check (a finished check is kept without them); never read here.
 
 ``u`` and ``a|<q>`` are lines rather than JSON because the answer script edits them on every click
 with plain string operations (cjson would cost more than the rest of the round trip).

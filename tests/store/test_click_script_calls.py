@@ -54,12 +54,17 @@ def _session(store: Store, factory: Factory, **fields: Any) -> SessionRecord:
     return record
 
 
+def _everyone_answered(store: Store, factory: Factory) -> SessionRecord:
+    record = _session(store, factory)
+    for n, user in enumerate(USERS, start=1):
+        assert store.record_answer(record.id, "q1", user, Answer(choices=(1,)), user.title()).count == n
+    return record
+
+
 def test_a_returning_users_click_reads_only_their_index_and_the_questions_answers(
     store: Store, record_factory: Factory, lua_calls: Callable[[Callable[[], Any]], list[list[str]]]
 ) -> None:
-    record = _session(store, record_factory)
-    for user in USERS:
-        assert store.record_answer(record.id, "q1", user, Answer(choices=(1,)), user.title()).count
+    record = _everyone_answered(store, record_factory)
     calls = lua_calls(lambda: store.record_answer(record.id, "q1", "bob", Answer(choices=(2,)), "Bob"))
     reads = [call for call in calls if call[0] in ("HGET", "HMGET", "HGETALL", "HSCAN")]
     assert reads == [["HMGET", f"{PREFIX}:s:{record.id}", "status", "cur", "x|bob", "a|q1", "c|q1"]]
@@ -101,9 +106,7 @@ def test_a_check_written_without_the_caches_gets_them_on_its_first_click(
 def test_forgetting_someone_drops_their_index_and_the_counts_it_changed(
     store: Store, record_factory: Factory, redis_client: redis.Redis
 ) -> None:
-    record = _session(store, record_factory)
-    for user in USERS:
-        store.record_answer(record.id, "q1", user, Answer(choices=(1,)), user.title())
+    record = _everyone_answered(store, record_factory)
     loaded = store.load(record.id)
     assert loaded is not None
     assert store.privacy.forget(loaded, "bob").answers == 1
@@ -130,9 +133,7 @@ def test_a_clicks_mark_and_guard_join_the_channels_marks_in_one_pass(
 def test_a_check_that_ends_is_kept_without_the_caches(
     store: Store, record_factory: Factory, redis_client: redis.Redis
 ) -> None:
-    record = _session(store, record_factory)
-    for user in USERS:
-        store.record_answer(record.id, "q1", user, Answer(choices=(1,)), user.title())
+    record = _everyone_answered(store, record_factory)
     key = f"{PREFIX}:s:{record.id}"
     assert {"x|ann", "uc", "c|q1"} <= set(redis_client.hkeys(key))
     loaded = store.load(record.id)
