@@ -4,7 +4,7 @@ live tally's coalescing window in one script, and the snapshot a leading click's
 Before, a button click cost a dedup ``SET``, a guard, the answer's ``EVALSHA``, the window's enter and,
 for the click that leads a window, ``HGETALL`` of the session plus ``HGET``s of refs: up to seven
 round trips. :meth:`Clicks.record` does all of that in one ``EVALSHA`` (RECORD_CLICK in
-bot.store.scripts). The window's close (:meth:`Clicks.close_window`) is the one other call, once per
+bot.store.click_scripts). The window's close (:meth:`Clicks.close_window`) is the one other call, once per
 window and not per click: it runs later, on the coalescer's timer, to see whether anyone (in any
 replica) clicked while the window was open, and returns the snapshot to render the final tally from.
 """
@@ -19,7 +19,7 @@ from redis.commands.core import Script
 
 from bot.errors import StoreError
 from bot.ports import Delivery, TallySnapshot
-from bot.store import scripts as lua
+from bot.store import click_scripts as lua
 from bot.store.errors import translated
 from bot.store.keys import Keys, tally_window
 
