@@ -24,39 +24,27 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.core.session import RUNNING, Answer, SessionMeta, SessionRecord  # noqa: E402
+from bot.core.dialogue.load import load_dialogue  # noqa: E402
+from bot.core.messages import ChannelKey  # noqa: E402
+from bot.core.session import Answer  # noqa: E402
 from bot.ports import Delivery  # noqa: E402
 from bot.runtime.redis_server import RedisProcess  # noqa: E402
+from bot.service import CheckService  # noqa: E402
 from bot.store.store import Store  # noqa: E402
 
-QUESTION = "strategy"
+
+def _session(service: CheckService, store: Store, channel: ChannelKey) -> tuple[str, str]:
+    """A check started as a team starts one: its id and its first question."""
+    service.handle_command(channel, "start", "F", "Facilitator")
+    record = store.load_running(str(channel))
+    assert record is not None
+    return record.id, record.meta.state
 
 
-def _session(store: Store, channel: str) -> str:
-    now = time.time()
-    meta = SessionMeta(
-        id=uuid.uuid4().hex,
-        channel=channel,
-        dialogue="socialmedia-check",
-        language="en",
-        facilitator="F",
-        facilitator_name="Facilitator",
-        anonymous=False,
-        salt="",
-        state=QUESTION,
-        path=[QUESTION],
-        status=RUNNING,
-        created_at=now,
-        updated_at=now,
-    )
-    assert store.create(SessionRecord(meta=meta)).status == "ok"
-    return meta.id
-
-
-def _click(store: Store, sid: str, channel: str, user: str, choice: int) -> None:
+def _click(store: Store, check: tuple[str, str], channel: ChannelKey, user: str, choice: int) -> None:
     mark = uuid.uuid4().hex
-    delivery = Delivery(channel, mark, 600, guard=mark, guard_at=time.time(), guard_seconds=2, window_ms=1000)
-    result = store.record_click(sid, QUESTION, user, Answer(choices=(choice,)), user, None, delivery)
+    delivery = Delivery(str(channel), mark, 600, guard=mark, guard_at=time.time(), guard_seconds=2, window_ms=1000)
+    result = store.record_click(*check, user, Answer(choices=(choice,)), user, None, delivery)
     assert result.status == "ok", result
 
 
@@ -74,20 +62,21 @@ def main() -> int:
     try:
         client = redis.Redis.from_url(server.url, decode_responses=True)
         store = Store(client)
+        service = CheckService(load_dialogue(), store)
         rows = []
         for size in args.sizes:
-            channel = f"mattermost:bench:{uuid.uuid4().hex}"
-            sid = _session(store, channel)
+            channel = ChannelKey("mattermost", "bench", uuid.uuid4().hex)
+            check = _session(service, store, channel)
             people = [f"person-{person:06d}-{uuid.uuid4().hex}" for person in range(size)]
             for person in people:
-                _click(store, sid, channel, person, 1)
+                _click(store, check, channel, person, 1)
             client.config_resetstat()
             for n in range(args.clicks):  # people who answered change their answer
-                _click(store, sid, channel, people[n % size], 2 + n % 2)
+                _click(store, check, channel, people[n % size], 2 + n % 2)
             returning = _usec(client)
             client.config_resetstat()
             for n in range(args.clicks):  # newcomers
-                _click(store, sid, channel, f"newcomer-{n:06d}-{uuid.uuid4().hex}", 1)
+                _click(store, check, channel, f"newcomer-{n:06d}-{uuid.uuid4().hex}", 1)
             rows.append((size, returning, _usec(client)))
         _, base_returning, base_new = rows[0]
         print(f"server time per click (µs, INFO commandstats), {args.clicks} clicks each; ratio to {rows[0][0]} people")
