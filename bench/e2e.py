@@ -18,7 +18,9 @@ process of its own:
 
 Phases (``--seconds`` each; 8 clients on kept-alive connections, closed loop):
 
-1. start-up (spawn to the first 200 from ``/healthz``, or any answer for bolt-min) and idle RSS;
+1. start-up (spawn to the first 200 from ``/healthz``, or any answer for bolt-min) and idle RSS, of
+   ``serve`` on Slack alone (as bolt-min is) and with Mattermost as well (the driver brings requests
+   and charset_normalizer: about 4 MiB), the latter kept for the load;
 2. sustained answers/s: Slack clicks (acked at once; counted until every answer is in Redis) and
    Mattermost actions (each answered after it was recorded; a click's answer that carries the post's
    ``update`` is handed to the fake after the latency is taken, as the server applies it), then
@@ -37,7 +39,8 @@ machine's speed varies from run to run, baselines included, by up to a half on a
 
 Beside this file: ``e2e_procs.py`` (the child servers, spawning them and ``serve``), ``e2e_load.py``
 (the load, the checks it clicks on, the tally check), ``e2e_report.py`` (the table and the summary)
-and ``floors.py`` (the two floors printed with every run).
+and ``floors.py`` (the floors printed with every run: the third-party imports alone, and the
+``{}`` handler after one ``EVALSHA``, one at a time and paced).
 """
 
 from __future__ import annotations
@@ -104,15 +107,19 @@ def run(args: argparse.Namespace) -> list[Row]:
             "SMC_SECRET": MM_SECRET,
             "SMC_PUBLIC_URL": f"http://127.0.0.1:{port}",
         }
-        starts = {"serve": [], "bolt-min": []}
-        rss = {"serve": [], "bolt-min": []}
+        # serve as bolt-min is, on Slack alone (like for like), and with Mattermost too (the load's)
+        slack_only = {k: v for k, v in env.items() if not k.startswith("MATTERMOST_")}
+        starts: dict[str, list[float]] = {"serve": [], "serve-slack": [], "bolt-min": []}
+        rss: dict[str, list[float]] = {"serve": [], "serve-slack": [], "bolt-min": []}
         for attempt in range(3):  # start-up, three times each, the last serve kept for the load
             serve = spawn_serve(env, port if attempt == 2 else free_port(), log)
+            alone = spawn_serve(slack_only, free_port(), log)
             minimal = spawn_child("bolt-min", fakes["slack"], log)
             time.sleep(1.0)  # idle a moment: what a resting process holds
-            for name, proc in (("serve", serve), ("bolt-min", minimal)):
+            for name, proc in (("serve", serve), ("serve-slack", alone), ("bolt-min", minimal)):
                 starts[name].append(proc.started)
                 rss[name].append(proc.rss_mib())
+            alone.stop()
             minimal.stop()
             if attempt < 2:
                 serve.stop()
@@ -194,6 +201,12 @@ def run(args: argparse.Namespace) -> list[Row]:
             ),
             "empty": drive(
                 empty.url, [Request("/empty", b"{}", {"Content-Type": "application/json"})] * n, args.clients, args.rate
+            ),
+            "empty-redis": drive(
+                empty.url,
+                [Request("/empty-redis", b"{}", {"Content-Type": "application/json"})] * n,
+                args.clients,
+                args.rate,
             ),
         }
         out["paced"] = {k: (v.pct(50), v.pct(99), v.errors) for k, v in paced.items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import queue
 import subprocess
 import threading
 import time
@@ -50,11 +51,11 @@ def drive(url: str, requests: list[Request], clients: int, rate: float | None = 
     (closed loop), or paced at ``rate`` per second overall (open loop: latency from the planned time)."""
     parts = urlsplit(url)
     result, lock = Result(), threading.Lock()
+    server = ServerStandIn()
     start = time.perf_counter() + 0.05
 
     def client(index: int) -> None:
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-        server: ServerStandIn | None = None
         mine = requests[index::clients]
         for n, req in enumerate(mine):
             planned = start + (n * clients + index) / rate if rate else time.perf_counter()
@@ -73,7 +74,6 @@ def drive(url: str, requests: list[Request], clients: int, rate: float | None = 
                 ok = False
             took = time.perf_counter() - planned
             if ok and req.answered and b'"update"' in answer:
-                server = server or ServerStandIn(req.answered)
                 server.answered(req, answer)
             with lock:
                 if ok:
@@ -81,8 +81,6 @@ def drive(url: str, requests: list[Request], clients: int, rate: float | None = 
                 else:
                     result.errors += 1
         conn.close()
-        if server is not None:
-            server.close()
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for t in threads:
@@ -90,25 +88,44 @@ def drive(url: str, requests: list[Request], clients: int, rate: float | None = 
     for t in threads:
         t.join()
     result.elapsed = time.perf_counter() - start
+    server.close()  # every answer applied before the caller looks at the posts
     return result
 
 
 class ServerStandIn:
     """What the Mattermost server does with the bot's answer to a click before it answers the user:
-    the answer goes to the fake (``/_fake/integration-response/<post>``), which applies its update."""
+    the answer goes to the fake (``/_fake/integration-response/<post>``), which applies its update.
 
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        self._conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    On a thread of its own, in the order the answers came: done in the client's thread, it held up
+    that client's next click, and a paced run counted the wait in that click's latency."""
+
+    def __init__(self) -> None:
+        self._answers: queue.SimpleQueue[tuple[Request, bytes] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start = threading.Lock()
 
     def answered(self, req: Request, answer: bytes) -> None:
-        click = json.loads(req.body)
-        body = json.dumps({"user_id": click["user_id"], "response": json.loads(answer)})
-        self._conn.request("POST", urlsplit(req.answered).path, body=body, headers={"Content-Type": "application/json"})
-        self._conn.getresponse().read()
+        with self._start:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, args=(req.answered,), daemon=True)
+                self._thread.start()
+        self._answers.put((req, answer))
+
+    def _run(self, url: str) -> None:
+        parts = urlsplit(url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        while (item := self._answers.get()) is not None:
+            req, answer = item
+            body = json.dumps({"user_id": json.loads(req.body)["user_id"], "response": json.loads(answer)})
+            path = urlsplit(req.answered).path
+            conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+            conn.getresponse().read()
+        conn.close()
 
     def close(self) -> None:
-        self._conn.close()
+        if self._thread is not None:
+            self._answers.put(None)
+            self._thread.join()
 
 
 # --- the checks the load clicks on ----------------------------------------------------------------------
