@@ -3,7 +3,8 @@
 ``SystemClock`` keeps every deadline in one heap served by ONE scheduler thread, however many
 deadlines are pending (10,000 open tally windows cost one thread, not 10,000 ``threading.Timer``s).
 Due callbacks run on a few worker threads, so one slow platform call does not hold up the others.
-Both the scheduler and the workers start on demand and end when there is nothing left to do.
+Both the scheduler and the workers start on demand and end when there is nothing left to do (a
+worker after lingering a few seconds for more).
 
 ``ManualClock`` never runs anything by itself: :meth:`ManualClock.advance` moves its time and runs
 the callbacks that became due, in deadline order, in the caller's thread, so tests are exact.
@@ -71,73 +72,109 @@ class _Deadlines:
 
 
 class SystemClock:
-    """``time.monotonic()``, one scheduler thread, and at most ``workers`` threads running due callbacks."""
+    """``time.monotonic()``, one scheduler thread, and at most ``workers`` threads running due callbacks.
 
-    def __init__(self, workers: int = 4, name: str = "clock") -> None:
+    Under a steady trickle of due callbacks (tally windows closing every few milliseconds) the same
+    threads serve them all: a worker waits ``linger`` seconds for the next one before it ends, and a
+    deadline later than the earliest one does not wake the scheduler. Threads start outside the
+    lock, because starting one waits for it to run, and the clicks that push deadlines would wait
+    for that too."""
+
+    def __init__(self, workers: int = 4, name: str = "clock", linger: float = 5.0) -> None:
         if workers < 1:
             raise BotError("a SystemClock needs at least one worker")
         self._workers = workers
         self._name = name
-        self._cond = threading.Condition()
+        self._linger = linger
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)  # the scheduler: an earlier deadline, or close()
+        self._due = threading.Condition(self._lock)  # idle workers: a callback is ready, or close()
         self._deadlines = _Deadlines()
         self._scheduler: threading.Thread | None = None
         self._ready: deque[Callback] = deque()
         self._live_workers = 0
+        self._idle_workers = 0
         self._closed = False
 
     def now(self) -> float:
         return time.monotonic()
 
     def call_at(self, deadline: float, callback: Callback) -> None:
-        with self._cond:
+        scheduler = None
+        with self._lock:
             if self._closed:
                 return
+            earliest = self._deadlines.next_deadline()
             self._deadlines.push(deadline, callback)
             if self._scheduler is None:
-                self._scheduler = threading.Thread(target=self._schedule, name=f"{self._name}-scheduler", daemon=True)
-                self._scheduler.start()
-            self._cond.notify_all()
+                scheduler = self._scheduler = self._thread(self._schedule, "scheduler")
+            elif earliest is None or deadline < earliest:
+                self._wake.notify()  # it sleeps until a later deadline (the lock is ours: it is waiting)
+        if scheduler is not None:
+            scheduler.start()
 
     def close(self) -> None:
         """Drop every pending deadline; the threads end once their current callback returns."""
-        with self._cond:
+        with self._lock:
             self._closed = True
             self._deadlines.clear()
             self._ready.clear()
-            self._cond.notify_all()
+            self._wake.notify_all()
+            self._due.notify_all()
 
     def pending(self) -> int:
-        with self._cond:
+        with self._lock:
             return len(self._deadlines) + len(self._ready)
 
     # --- threads -------------------------------------------------------------------------------
 
+    def _thread(self, target: Callback, role: str) -> threading.Thread:
+        return threading.Thread(target=target, name=f"{self._name}-{role}", daemon=True)
+
     def _schedule(self) -> None:
-        with self._cond:
+        while (worker := self._next_worker()) is not None:
+            worker.start()
+
+    def _next_worker(self) -> threading.Thread | None:
+        """Hand due callbacks to the workers until one more worker is needed (returned, to be started
+        outside the lock), or no deadline is left (None: this scheduler ends)."""
+        with self._lock:
             while True:
                 next_at = self._deadlines.next_deadline()
                 if next_at is None:
                     self._scheduler = None  # call_at starts a new one under the same lock
-                    return
+                    return None
                 due = self._deadlines.pop_due(self.now())
                 if due is None:
-                    self._cond.wait(max(0.0, next_at - self.now()))
+                    self._wake.wait(max(0.0, next_at - self.now()))
                     continue
                 self._ready.append(due[1])
                 # A worker leaves only under this lock and with nothing ready, so a callback
-                # appended here is either picked up by a live worker or gets a new one.
-                if self._live_workers < self._workers:
+                # appended here is taken by a live worker (an idle one is woken) or by a new one.
+                if len(self._ready) > self._idle_workers and self._live_workers < self._workers:
                     self._live_workers += 1
-                    threading.Thread(target=self._work, name=f"{self._name}-worker", daemon=True).start()
+                    return self._thread(self._work, "worker")
+                self._due.notify()
 
     def _work(self) -> None:
-        while True:
-            with self._cond:
+        with self._lock:
+            while True:
+                if self._ready:
+                    callback = self._ready.popleft()
+                    self._lock.release()
+                    try:
+                        _run(callback)
+                    finally:
+                        self._lock.acquire()
+                    continue
+                if self._closed:
+                    break
+                self._idle_workers += 1
+                self._due.wait(self._linger)
+                self._idle_workers -= 1
                 if not self._ready:
-                    self._live_workers -= 1
-                    return
-                callback = self._ready.popleft()
-            _run(callback)
+                    break  # nothing came while it waited (or the clock closed)
+            self._live_workers -= 1
 
 
 class ManualClock:

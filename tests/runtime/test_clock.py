@@ -91,3 +91,50 @@ def test_system_clock_runs_callbacks_and_uses_one_scheduler_thread() -> None:
 def test_system_clock_needs_a_worker() -> None:
     with pytest.raises(BotError):
         SystemClock(workers=0)
+
+
+def test_system_clock_serves_a_trickle_of_callbacks_on_the_same_worker() -> None:
+    """One window closing after another: a lingering worker takes each, instead of a new thread
+    per callback (starting one costs the scheduler, and the clicks waiting on its lock, a hand-off)."""
+    clock = SystemClock(workers=4, name="t-trickle", linger=60.0)
+    ran: list[threading.Thread] = []  # the Thread objects themselves: an ident can be reused
+    done = threading.Event()
+    try:
+        for _ in range(30):
+            done.clear()
+
+            def record() -> None:
+                ran.append(threading.current_thread())
+                done.set()
+
+            clock.call_at(clock.now(), record)
+            assert done.wait(10)
+        assert len(ran) == 30
+        assert len(set(ran)) == 1, f"{len(set(ran))} worker threads for 30 callbacks, one after another"
+    finally:
+        clock.close()
+
+
+def test_system_clock_runs_due_callbacks_in_parallel_up_to_its_workers() -> None:
+    clock = SystemClock(workers=3, name="t-parallel", linger=60.0)
+    inside, release = threading.Semaphore(0), threading.Event()
+    ran: list[threading.Thread] = []
+    try:
+
+        def block() -> None:
+            ran.append(threading.current_thread())
+            inside.release()
+            release.wait(10)
+
+        for _ in range(5):
+            clock.call_at(clock.now(), block)
+        for _ in range(3):
+            assert inside.acquire(timeout=10), "three callbacks run at once"
+        assert not inside.acquire(timeout=0.2), "no more than the three workers"
+        release.set()
+        for _ in range(2):
+            assert inside.acquire(timeout=10), "the rest run once a worker is free"
+        assert len(set(ran)) == 3
+    finally:
+        release.set()
+        clock.close()
