@@ -46,9 +46,7 @@ and ``floors.py`` (the floors printed with every run: the third-party imports al
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -61,14 +59,13 @@ sys.path.insert(0, str(ROOT))
 import floors  # noqa: E402  (bench/, beside this file)
 from e2e_load import Request, ThreadSampler, World, check_tallies, clicks, drive, wait_answers  # noqa: E402
 from e2e_procs import (  # noqa: E402
-    MM_SECRET,
-    MM_TOKEN,
-    SLACK_SECRET,
     Proc,
     child_fakes,
     child_server,
     free_port,
+    serve_env,
     spawn_child,
+    spawn_fakes,
     spawn_serve,
 )
 from e2e_report import Row, report, summary  # noqa: E402
@@ -83,30 +80,12 @@ def run(args: argparse.Namespace) -> list[Row]:
     work = Path(tempfile.mkdtemp(prefix="smc-e2e-"))
     log = work / "bench.log"
     redis_server = RedisProcess.start(work / "redis", port=free_port(), unix_socket=False, persistent=False)
-    fakes_popen = subprocess.Popen(
-        [sys.executable, __file__, "--child", "fakes"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=log.open("a"),
-        text=True,
-    )
-    assert fakes_popen.stdout is not None and fakes_popen.stdin is not None
-    fakes = json.loads(fakes_popen.stdout.readline())
+    fakes_popen, fakes = spawn_fakes(log)
     procs: list[Proc] = []
     out: dict[str, Any] = {"load": os.getloadavg()}  # other work on the machine shows in every figure
     try:
         port = free_port()
-        env = {
-            "REDIS_URL": redis_server.url,
-            "SLACK_BOT_TOKEN": "xoxb-bench",
-            "SLACK_SIGNING_SECRET": SLACK_SECRET,
-            "SLACK_API_URL": fakes["slack"],
-            "MATTERMOST_URL": fakes["mm"],
-            "MATTERMOST_BOT_TOKEN": fakes["mm_token"],
-            "MATTERMOST_COMMAND_TOKEN": MM_TOKEN,
-            "SMC_SECRET": MM_SECRET,
-            "SMC_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        }
+        env = serve_env(redis_server.url, fakes, port)
         # serve as bolt-min is, on Slack alone (like for like), and with Mattermost too (the load's)
         slack_only = {k: v for k, v in env.items() if not k.startswith("MATTERMOST_")}
         starts: dict[str, list[float]] = {"serve": [], "serve-slack": [], "bolt-min": []}

@@ -170,6 +170,34 @@ def spawn_child(kind: str, slack_url: str, log: Path, redis_url: str = "") -> Pr
     return Proc(popen, url, time.perf_counter() - began)
 
 
+def spawn_fakes(log: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """The platform fakes in a child of their own; closing its stdin stops it. Returns their URLs."""
+    popen = subprocess.Popen(
+        [sys.executable, str(E2E), "--child", "fakes"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=log.open("a"),
+        text=True,
+    )
+    assert popen.stdout is not None and popen.stdin is not None
+    return popen, json.loads(popen.stdout.readline())
+
+
+def serve_env(redis_url: str, fakes: dict[str, str], port: int) -> dict[str, str]:
+    """What ``serve`` is configured with: the bench's Redis, both platforms on the fakes."""
+    return {
+        "REDIS_URL": redis_url,
+        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_SIGNING_SECRET": SLACK_SECRET,
+        "SLACK_API_URL": fakes["slack"],
+        "MATTERMOST_URL": fakes["mm"],
+        "MATTERMOST_BOT_TOKEN": fakes["mm_token"],
+        "MATTERMOST_COMMAND_TOKEN": MM_TOKEN,
+        "SMC_SECRET": MM_SECRET,
+        "SMC_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
+
+
 def spawn_serve(env: dict[str, str], port: int, log: Path) -> Proc:
     began = time.perf_counter()
     popen = subprocess.Popen(

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from e2e_load import Request, World, clicks, drive  # noqa: E402  (bench/, beside this file)
-from e2e_procs import MM_SECRET, MM_TOKEN, SLACK_SECRET, free_port, spawn_child, spawn_serve  # noqa: E402
+from e2e_procs import free_port, serve_env, spawn_child, spawn_fakes, spawn_serve  # noqa: E402
 
 CHECKS, CROWD = 20, 40
 EMPTY = Request("/empty", b"{}", {"Content-Type": "application/json"})
@@ -54,34 +52,16 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="smc-paced-"))
     log = work / "bench.log"
     redis_server = RedisProcess.start(work / "redis", port=free_port(), unix_socket=False, persistent=False)
-    fakes_popen = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "e2e.py"), "--child", "fakes"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=log.open("a"),
-        text=True,
-    )
-    assert fakes_popen.stdout is not None and fakes_popen.stdin is not None
-    fakes = json.loads(fakes_popen.stdout.readline())
+    fakes_popen, fakes = spawn_fakes(log)
     port = free_port()
-    env = {
-        "REDIS_URL": redis_server.url,
-        "SLACK_BOT_TOKEN": "xoxb-bench",
-        "SLACK_SIGNING_SECRET": SLACK_SECRET,
-        "SLACK_API_URL": fakes["slack"],
-        "MATTERMOST_URL": fakes["mm"],
-        "MATTERMOST_BOT_TOKEN": fakes["mm_token"],
-        "MATTERMOST_COMMAND_TOKEN": MM_TOKEN,
-        "SMC_SECRET": MM_SECRET,
-        "SMC_PUBLIC_URL": f"http://127.0.0.1:{port}",
-    }
-    serve = spawn_serve(env, port, log)
+    serve = spawn_serve(serve_env(redis_server.url, fakes, port), port, log)
     empty = spawn_child("empty", fakes["slack"], log, redis_url=redis_server.url)
     try:
         world = World(redis_server.url, fakes, serve)
         checks = world.mm_checks(CHECKS)
         warm, _ = clicks(world.mm_click, checks, CROWD, CHECKS * CROWD * 5, "m")
         drive(serve.url, warm, args.clients)
+        drive(empty.url, [EMPTY] * len(warm), args.clients)  # the baseline warmed as much
         time.sleep(3.5)  # every tally window closes (1 to 1.5 s, renewed at most once more)
         count = int(args.rate * args.seconds)
         people = CROWD
