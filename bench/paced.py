@@ -69,7 +69,6 @@ def main() -> int:
         for rep in range(args.reps):
             if args.people == "new":
                 people += count // CHECKS
-
             load = [
                 world.mm_click(checks[i % CHECKS], person(args.people, rep, i), 1 + (i + rep) % 3) for i in range(count)
             ]

@@ -109,7 +109,9 @@ class SystemClock:
             if self._scheduler is None:
                 scheduler = self._scheduler = self._thread(self._schedule, "scheduler")
             elif earliest is None or deadline < earliest:
-                self._wake.notify()  # it sleeps until a later deadline (the lock is ours: it is waiting)
+                # It waits for a later deadline, or is starting a worker and reads the heap again
+                # before it waits: either way an earlier deadline is seen.
+                self._wake.notify()
         if scheduler is not None:
             scheduler.start()
 
